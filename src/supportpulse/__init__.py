@@ -1,0 +1,3 @@
+"""supportpulse: real-time customer-support analytics."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from supportpulse.cli.main import main
+
+main()

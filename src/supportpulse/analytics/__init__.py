@@ -1,0 +1,1 @@
+"""Figures computed from the store: KPIs, SLA targets, sentiment."""

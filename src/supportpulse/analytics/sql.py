@@ -1,0 +1,261 @@
+"""The KPI query: every figure of docs/metrics.md as one SQL statement.
+
+The same text runs on DuckDB and PostgreSQL; it uses only what both engines
+share (ordered-set percentiles, window functions, IS NOT DISTINCT FROM).
+"""
+
+from __future__ import annotations
+
+from supportpulse.config import SLASettings
+
+DIMENSIONS = ("team", "agent", "channel", "priority", "category", "source")
+BUCKETS = ("minute", "hour", "day")
+NEGATIVE_AT_OR_BELOW = -0.05
+
+_STATS = ("first_response", "reply_time", "resolution")
+
+
+def _seconds(later: str, earlier: str) -> str:
+    return f"CAST(extract(epoch FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+
+
+def _target_case(sla: SLASettings) -> str:
+    # Targets come from validated settings (names are matched as parameters
+    # would be: quoted literals with quotes doubled), never from input rows.
+    arms = " ".join(
+        f"WHEN '{name.replace(chr(39), chr(39) * 2)}' THEN {seconds!r}"
+        for name, seconds in sorted(
+            (name, target.total_seconds())
+            for name, target in sla.first_response.items()
+        )
+    )
+    normal = sla.target_seconds("normal")
+    return f"CASE lower(coalesce(t.priority, 'normal')) {arms} ELSE {normal!r} END"
+
+
+def _stat_columns(name: str, value: str) -> str:
+    return (
+        f"count({value}) AS {name}_count, "
+        f"CAST(percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}) AS DOUBLE PRECISION)"
+        f" AS {name}_p50, "
+        f"CAST(percentile_cont(0.9) WITHIN GROUP (ORDER BY {value}) AS DOUBLE PRECISION)"
+        f" AS {name}_p90, "
+        f"CAST(avg({value}) AS DOUBLE PRECISION) AS {name}_mean"
+    )
+
+
+def kpi_sql(by: tuple[str, ...], bucket: str | None, sla: SLASettings) -> str:
+    """The statement computing every KPI per group for `:since` <= t < `:until`."""
+    for dimension in by:
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {dimension}")
+    if bucket is not None and bucket not in BUCKETS:
+        raise ValueError(f"unknown bucket {bucket}")
+
+    dims = [f"d_{name}" for name in by]
+    keys = [*dims, "b"] if bucket else dims
+    picked = ", ".join(f"t.{name} AS d_{name}" for name in by)
+    picked = f"{picked}, " if picked else ""
+
+    def trunc(column: str) -> str:
+        return (
+            f"date_trunc('{bucket}', {column})" if bucket else "CAST(NULL AS TIMESTAMP)"
+        )
+
+    def grouped(select: str, source: str, moment: str, where: str = "") -> str:
+        key_list = ", ".join([*dims, f"{trunc(moment)} AS b"])
+        group_list = ", ".join([*dims, trunc(moment)])
+        clause = f" WHERE {where}" if where else ""
+        return (
+            f"SELECT {key_list}, {select} FROM {source}{clause} GROUP BY {group_list}"
+        )
+
+    in_window = "{col} >= :since AND {col} < :until"
+    join_on = (
+        " AND ".join(f"k.{key} IS NOT DISTINCT FROM p.{key}" for key in keys) or "TRUE"
+    )
+
+    def part(alias: str) -> str:
+        on = join_on.replace("p.", f"{alias}.")
+        return f"LEFT JOIN {alias} ON {on}"
+
+    key_cols = ", ".join(keys)
+    key_out = ", ".join(f"k.{key}" for key in keys)
+    key_out = f"{key_out}, " if key_out else ""
+
+    return f"""
+WITH
+first_agent AS (
+    SELECT m.source, m.ticket_external_id, min(m.created_at) AS answered_at
+    FROM messages m
+    JOIN tickets t ON t.source = m.source AND t.external_id = m.ticket_external_id
+    WHERE m.author_role = 'agent' AND m.created_at >= t.created_at
+        AND m.created_at < :until
+    GROUP BY m.source, m.ticket_external_id
+),
+tk AS (
+    SELECT {picked}t.source AS t_source, t.external_id, t.created_at, t.csat,
+        CASE WHEN t.resolved_at < :until THEN t.resolved_at END AS resolved_at,
+        coalesce(t.first_response_at, f.answered_at) AS first_response_at,
+        {_target_case(sla)} AS target_s
+    FROM tickets t
+    LEFT JOIN first_agent f
+        ON f.source = t.source AND f.ticket_external_id = t.external_id
+    WHERE t.created_at < :until
+),
+tk_due AS (
+    SELECT tk.*, tk.created_at + tk.target_s * INTERVAL '1 second' AS due_at FROM tk
+),
+ms AS (
+    SELECT {picked}m.source AS m_source, m.external_id, m.ticket_external_id,
+        m.created_at, m.author_role, m.reply_to, m.sentiment
+    FROM messages m
+    JOIN tickets t ON t.source = m.source AND t.external_id = m.ticket_external_id
+    WHERE m.created_at < :until
+),
+threaded AS (
+    SELECT DISTINCT m_source, ticket_external_id FROM ms WHERE reply_to IS NOT NULL
+),
+linked_reply AS (
+    SELECT c.*, {_seconds("min(a.created_at)", "c.created_at")} AS reply_s
+    FROM (SELECT * FROM ms WHERE author_role = 'customer'
+          AND {in_window.format(col="created_at")}) c
+    JOIN messages a ON a.source = c.m_source AND a.reply_to = c.external_id
+        AND a.author_role = 'agent' AND a.created_at >= c.created_at
+        AND a.created_at < :until
+    GROUP BY {
+        ", ".join(
+            [
+                *(f"c.{d}" for d in dims),
+                "c.m_source",
+                "c.external_id",
+                "c.ticket_external_id",
+                "c.created_at",
+                "c.author_role",
+                "c.reply_to",
+                "c.sentiment",
+            ]
+        )
+    }
+),
+ordered AS (
+    SELECT ms.*,
+        lag(author_role) OVER (PARTITION BY m_source, ticket_external_id
+                               ORDER BY created_at, external_id) AS previous_role,
+        min(CASE WHEN author_role = 'agent' THEN created_at END) OVER (
+            PARTITION BY m_source, ticket_external_id ORDER BY created_at, external_id
+            ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_agent_at
+    FROM ms
+    WHERE NOT EXISTS (SELECT 1 FROM threaded h WHERE h.m_source = ms.m_source
+                      AND h.ticket_external_id = ms.ticket_external_id)
+),
+sequential_reply AS (
+    SELECT ordered.*, {_seconds("next_agent_at", "created_at")} AS reply_s
+    FROM ordered
+    WHERE author_role = 'customer' AND previous_role IS DISTINCT FROM 'customer'
+        AND next_agent_at IS NOT NULL AND {in_window.format(col="created_at")}
+),
+reply AS (
+    SELECT {", ".join([*dims, "created_at", "reply_s"])} FROM linked_reply
+    UNION ALL
+    SELECT {", ".join([*dims, "created_at", "reply_s"])} FROM sequential_reply
+),
+p_tickets AS (
+    {
+        grouped(
+            "count(*) AS tickets, "
+            + _stat_columns(
+                "first_response", _seconds("first_response_at", "created_at")
+            )
+            + ", "
+            + _stat_columns("resolution", _seconds("resolved_at", "created_at"))
+            + ", count(csat) AS csat_count, CAST(avg(csat) AS DOUBLE PRECISION) AS csat_mean",
+            "tk",
+            "created_at",
+            in_window.format(col="created_at"),
+        )
+    }
+),
+p_messages AS (
+    {
+        grouped(
+            "count(*) AS messages, "
+            "CAST(avg(CASE WHEN author_role = 'customer' THEN sentiment END)"
+            " AS DOUBLE PRECISION) AS sentiment_mean, "
+            "CAST(avg(CASE WHEN author_role = 'customer' AND sentiment IS NOT NULL THEN"
+            f" CASE WHEN sentiment <= {NEGATIVE_AT_OR_BELOW} THEN 1.0 ELSE 0.0 END END)"
+            " AS DOUBLE PRECISION) AS sentiment_negative_share",
+            "ms",
+            "created_at",
+            in_window.format(col="created_at"),
+        )
+    }
+),
+p_reply AS (
+    {grouped(_stat_columns("reply_time", "reply_s"), "reply", "created_at")}
+),
+p_sla AS (
+    {
+        grouped(
+            "count(*) AS sla_due, "
+            "count(CASE WHEN first_response_at IS NULL OR first_response_at > due_at"
+            " THEN 1 END) AS sla_breached",
+            "tk_due",
+            "due_at",
+            in_window.format(col="due_at"),
+        )
+    }
+),
+listed AS (
+    SELECT {key_cols or "1 AS one"} FROM p_tickets
+    UNION SELECT {key_cols or "1"} FROM p_messages
+    UNION SELECT {key_cols or "1"} FROM p_sla
+),
+backlog_event AS (
+    SELECT {", ".join([*dims, "created_at AS at", "1 AS delta"])} FROM tk
+    UNION ALL
+    SELECT {", ".join([*dims, "resolved_at", "-1"])} FROM tk
+    WHERE resolved_at < :until
+),
+backlog_step AS (
+    SELECT {", ".join([*dims, f"{trunc('at')} AS b", "sum(delta) AS delta"])}
+    FROM backlog_event GROUP BY {", ".join([*dims, trunc("at")])}
+    UNION ALL
+    SELECT {", ".join([*dims, "b" if bucket else "CAST(NULL AS TIMESTAMP)", "0"])}
+    FROM listed
+),
+p_backlog AS (
+    SELECT {key_cols + ", " if key_cols else ""}backlog FROM (
+        SELECT {", ".join([*dims, "b"])},
+            sum(sum(delta)) OVER (
+                {"PARTITION BY " + ", ".join(dims) if dims else ""}
+                ORDER BY b ROWS UNBOUNDED PRECEDING) AS backlog
+        FROM backlog_step GROUP BY {", ".join([*dims, "b"])}
+    ) AS running
+),
+keyset AS (
+    SELECT {key_cols or "1 AS one"} FROM listed
+    UNION SELECT {key_cols or "1"} FROM p_backlog WHERE backlog > 0
+        {"AND FALSE" if bucket else ""}
+)
+SELECT {key_out}
+    coalesce(p_tickets.tickets, 0) AS tickets,
+    coalesce(p_messages.messages, 0) AS messages,
+    coalesce(p_backlog.backlog, 0) AS backlog,
+    {
+        ", ".join(
+            f"coalesce({s}_count, 0) AS {s}_count, {s}_p50, {s}_p90, {s}_mean"
+            for s in _STATS
+        )
+    },
+    coalesce(p_sla.sla_due, 0) AS sla_due,
+    coalesce(p_sla.sla_breached, 0) AS sla_breached,
+    sentiment_mean, sentiment_negative_share,
+    coalesce(csat_count, 0) AS csat_count, csat_mean
+FROM keyset k
+{part("p_tickets")}
+{part("p_messages")}
+{part("p_reply")}
+{part("p_sla")}
+{part("p_backlog")}
+"""

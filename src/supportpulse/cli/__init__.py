@@ -1,0 +1,1 @@
+"""The `supportpulse` command line."""

@@ -1,0 +1,181 @@
+"""Settings for one environment: a JSON or YAML file with `${VAR}` interpolation.
+
+Every field has a default, so supportpulse runs with no file at all. Loading
+validates the whole file and reports the first problem by its dotted key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from supportpulse.errors import ConfigError
+
+CONFIG_ENV = "SUPPORTPULSE_CONFIG"
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _short_duration(value: object) -> object:
+    """Accept "15m", "4h", "1d" beside pydantic's seconds and ISO 8601 forms."""
+    if isinstance(value, str) and (match := _SHORT_DURATION.match(value)):
+        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_short_duration)]
+
+
+def _default_targets() -> dict[str, timedelta]:
+    return {
+        "urgent": timedelta(minutes=15),
+        "high": timedelta(hours=1),
+        "normal": timedelta(hours=4),
+        "medium": timedelta(hours=4),
+        "low": timedelta(hours=24),
+    }
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SLASettings(_Section):
+    """First-response targets per priority; unknown priorities use `normal`."""
+
+    first_response: dict[str, Duration] = Field(default_factory=_default_targets)
+
+    @field_validator("first_response")
+    @classmethod
+    def _lower_and_complete(cls, targets: dict[str, timedelta]) -> dict[str, timedelta]:
+        merged = _default_targets()
+        merged.update({name.lower(): target for name, target in targets.items()})
+        for name, target in merged.items():
+            if target <= timedelta(0):
+                raise ValueError(f"target for '{name}' must be positive")
+        return merged
+
+    def target_seconds(self, priority: str | None) -> float:
+        """The first-response target for a priority, in seconds."""
+        targets = self.first_response
+        target = targets.get((priority or "normal").lower(), targets["normal"])
+        return target.total_seconds()
+
+
+class IngestSettings(_Section):
+    """Limits and defaults for file ingest."""
+
+    encoding: str = "utf-8"
+    max_field_size: int = Field(default=131072, gt=0)
+    batch_size: int = Field(default=20000, gt=0)
+
+
+class Settings(_Section):
+    """Everything one environment configures."""
+
+    store: str | None = None
+    timezone: str = "UTC"
+    sla: SLASettings = Field(default_factory=SLASettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    mappings: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{name}'; use an IANA name") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone naive timestamps are read in."""
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load settings from `path`, or `$SUPPORTPULSE_CONFIG`, or the defaults."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    if path is None:
+        return Settings()
+
+    document = _interpolate(_read_document(path), path, ())
+    try:
+        return Settings.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: key '{key}': {first['msg']}") from None
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config file is not UTF-8 text") from None
+
+    try:
+        is_json = path.suffix.lower() == ".json"
+        document = json.loads(text) if is_json else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON or YAML: {_first_line(exc)}"
+        ) from None
+
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return document
+
+
+def _interpolate(node: Any, path: Path, key: tuple[str, ...]) -> Any:
+    """Replace `${VAR}` in every string value; a missing variable names its key."""
+    if isinstance(node, dict):
+        return {
+            name: _interpolate(value, path, (*key, str(name)))
+            for name, value in node.items()
+        }
+    if isinstance(node, list):
+        return [
+            _interpolate(value, path, (*key, str(i))) for i, value in enumerate(node)
+        ]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match[1]
+        if name not in os.environ:
+            dotted = ".".join(key)
+            raise ConfigError(
+                f"{path}: key '{dotted}' uses ${{{name}}}, which is not set; "
+                "export it or remove the reference"
+            )
+        return os.environ[name]
+
+    return _VAR.sub(substitute, node)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]

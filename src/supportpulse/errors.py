@@ -1,0 +1,45 @@
+"""The exception tree, branched by what the caller should do.
+
+    SupportPulseError            anything this package raises on purpose
+    ├── UserError                the user can fix it: exit code 1, one line, no traceback
+    │   ├── ConfigError          a configuration key or value is wrong
+    │   ├── StoreURLError        the store URL cannot be understood
+    │   └── InputError           an input file cannot be read at all
+    ├── StoreError               the store is unreachable or refused a statement
+    └── RecordError              one record is bad; skip it into quarantine and go on
+
+A command-line caller maps `UserError` and `StoreError` to a one-line message;
+ingest code catches `RecordError` per record and never stops for it.
+"""
+
+
+class SupportPulseError(Exception):
+    """Root of every error supportpulse raises on purpose."""
+
+
+class UserError(SupportPulseError):
+    """Something the user can correct; the message says what and how."""
+
+
+class ConfigError(UserError):
+    """A configuration key or value is invalid."""
+
+
+class StoreURLError(UserError):
+    """A store URL names no supported engine or is malformed."""
+
+
+class InputError(UserError):
+    """An input file cannot be opened or recognized."""
+
+
+class StoreError(SupportPulseError):
+    """The store could not be reached or rejected an operation."""
+
+
+class RecordError(SupportPulseError):
+    """One input record cannot be used; it belongs in quarantine."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,1 @@
+"""File ingest: CSV and JSON Lines read as a stream into canonical records."""

@@ -1,0 +1,190 @@
+"""Ingesting one file: recognize its layout, normalize, batch into the store."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from supportpulse.config import Settings
+from supportpulse.errors import InputError, RecordError
+from supportpulse.ingest.flat import FlatMapping, flat_records
+from supportpulse.ingest.rows import BadRow, Row, RowFile
+from supportpulse.ingest.twcs import DEFAULT_SOURCE as TWCS_SOURCE
+from supportpulse.ingest.twcs import ConversationBuilder, is_twcs
+from supportpulse.model import Batch, QuarantinedRecord
+from supportpulse.store import Store
+
+log = structlog.get_logger("supportpulse.ingest")
+
+
+@dataclass
+class IngestSummary:
+    """What one file contributed, for the user and for logs."""
+
+    file: str
+    layout: str = ""
+    source: str = ""
+    rows: int = 0
+    tickets: int = 0
+    messages: int = 0
+    quarantined: int = 0
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Per-run choices from the command line."""
+
+    source: str | None = None
+    encoding: str | None = None
+    mappings: Mapping[str, str] = field(default_factory=dict)
+
+
+def ingest_file(
+    path: Path, store: Store, settings: Settings, options: IngestOptions
+) -> IngestSummary:
+    """Read one CSV or JSON Lines file into the store; bad rows go to quarantine."""
+    started = time.perf_counter()
+    summary = IngestSummary(file=str(path))
+    encoding = options.encoding or settings.ingest.encoding
+    limit = settings.ingest.max_field_size
+
+    with RowFile(path, encoding=encoding, max_field_size=limit) as rows_file:
+        records = rows_file.rows()
+        # JSON Lines name their fields in the records, so look at the first
+        # good one before choosing the layout.
+        lead = list(_through_first_good(records))
+        if not lead:
+            raise InputError(f"{path}: no records found after the header")
+        stream = itertools.chain(lead, records)
+
+        if is_twcs(rows_file.columns):
+            summary.layout = "twcs"
+            summary.source = options.source or TWCS_SOURCE
+            _ingest_twcs(path, stream, store, settings, summary)
+        else:
+            summary.layout = "flat"
+            summary.source = options.source or path.stem
+            overrides = {**settings.mappings, **options.mappings}
+            _ingest_flat(path, stream, store, settings, summary, overrides)
+
+    summary.seconds = time.perf_counter() - started
+    log.info(
+        "file_ingested", file=str(path), layout=summary.layout, source=summary.source,
+        rows=summary.rows, tickets=summary.tickets, messages=summary.messages,
+        quarantined=summary.quarantined, seconds=round(summary.seconds, 3),
+    )  # fmt: skip
+    return summary
+
+
+def _through_first_good(records: Iterator[Row | BadRow]) -> Iterator[Row | BadRow]:
+    for record in records:
+        yield record
+        if isinstance(record, Row):
+            return
+
+
+class _Quarantine:
+    """Bad rows of one file, counted by reason, handed over with each batch."""
+
+    def __init__(self, path: Path, summary: IngestSummary) -> None:
+        self.path = str(path)
+        self.summary = summary
+        self.pending: list[QuarantinedRecord] = []
+
+    def keep(self, line: int, reason: str, record: str | None) -> None:
+        source = self.summary.source
+        self.pending.append(QuarantinedRecord(source, self.path, line, reason, record))
+        self.summary.quarantined += 1
+        kind = reason.split(" '")[0].split(":")[0]
+        self.summary.reasons[kind] = self.summary.reasons.get(kind, 0) + 1
+
+    def take(self) -> list[QuarantinedRecord]:
+        taken, self.pending = self.pending, []
+        return taken
+
+
+def _excerpt(row: Row) -> str:
+    return ",".join(
+        "" if value is None else str(value) for value in row.fields.values()
+    )[:2000]
+
+
+def _ingest_flat(
+    path: Path,
+    records: Iterable[Row | BadRow],
+    store: Store,
+    settings: Settings,
+    summary: IngestSummary,
+    overrides: Mapping[str, str],
+) -> None:
+    quarantine = _Quarantine(path, summary)
+    mapping: FlatMapping | None = None
+    batch = Batch()
+    for record in records:
+        summary.rows += 1
+        if isinstance(record, BadRow):
+            quarantine.keep(record.line, record.reason, record.record)
+            continue
+        if mapping is None:
+            mapping = FlatMapping.detect(path, list(record.fields), overrides)
+        try:
+            ticket, message = flat_records(
+                record.fields, mapping, summary.source, settings.zone
+            )
+        except RecordError as exc:
+            quarantine.keep(record.line, exc.reason, _excerpt(record))
+            continue
+        batch.tickets.append(ticket)
+        if message is not None:
+            batch.messages.append(message)
+        if len(batch) >= settings.ingest.batch_size:
+            _write(store, batch, quarantine, summary)
+            batch = Batch()
+    _write(store, batch, quarantine, summary)
+
+
+def _write(
+    store: Store, batch: Batch, quarantine: _Quarantine, summary: IngestSummary
+) -> None:
+    batch.quarantined = quarantine.take()
+    if not len(batch):
+        return
+    store.write(batch)
+    summary.tickets += len(batch.tickets)
+    summary.messages += len(batch.messages)
+
+
+def _ingest_twcs(
+    path: Path,
+    records: Iterable[Row | BadRow],
+    store: Store,
+    settings: Settings,
+    summary: IngestSummary,
+) -> None:
+    quarantine = _Quarantine(path, summary)
+    builder = ConversationBuilder(summary.source, batch_size=settings.ingest.batch_size)
+    try:
+        for record in records:
+            summary.rows += 1
+            if isinstance(record, BadRow):
+                quarantine.keep(record.line, record.reason, record.record)
+                continue
+            try:
+                builder.add(record.line, record.fields)
+            except RecordError as exc:
+                quarantine.keep(record.line, exc.reason, _excerpt(record))
+
+        store.write(Batch(quarantined=quarantine.take()))
+        for tickets, messages in builder.build():
+            store.write_tables(tickets=tickets, messages=messages)
+            summary.tickets += tickets.num_rows if tickets is not None else 0
+            summary.messages += messages.num_rows if messages is not None else 0
+    finally:
+        builder.close()

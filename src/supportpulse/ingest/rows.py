@@ -1,0 +1,196 @@
+"""Reading input files as a stream of rows, with every bad row caught and placed.
+
+A reader yields `Row` for each good record and `BadRow` for each record that
+cannot be read (wrong column count, invalid UTF-8, oversized field, broken
+JSON), always with the line on which the record starts. It never stops the
+file for one bad record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from supportpulse.errors import InputError
+
+#: How much of a bad record is kept in quarantine, so one huge row stays small.
+RECORD_EXCERPT = 2000
+
+
+@dataclass(slots=True)
+class Row:
+    """One readable record: field name to value, and its first line."""
+
+    line: int
+    fields: dict[str, Any]
+
+
+@dataclass(slots=True)
+class BadRow:
+    """A record that cannot be read, where it starts and why."""
+
+    line: int
+    reason: str
+    record: str | None
+
+
+def _excerpt(text: str) -> str:
+    return text[:RECORD_EXCERPT].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class RowFile:
+    """An open CSV or JSON Lines file: its columns and an iterator of rows."""
+
+    def __init__(self, path: Path, *, encoding: str, max_field_size: int) -> None:
+        self.path = path
+        self.max_field_size = max_field_size
+        self.format = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(
+                f"unknown encoding '{encoding}'; use a Python codec name"
+            ) from None
+
+        # utf-8-sig reads files with and without a byte-order mark alike;
+        # surrogateescape keeps undecodable bytes so the row can be reported.
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            encoding = "utf-8-sig"
+        try:
+            self._stream: TextIO = path.open(
+                encoding=encoding, errors="surrogateescape", newline=""
+            )
+        except IsADirectoryError:
+            raise InputError(
+                f"{path}: is a directory; pass the files inside it"
+            ) from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+        self.columns: list[str] = []
+
+    def __enter__(self) -> RowFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stream.close()
+
+    def rows(self) -> Iterator[Row | BadRow]:
+        """Every record in the file, good or bad, in file order."""
+        if self.format == "jsonl":
+            return self._json_rows()
+        return self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[Row | BadRow]:
+        csv.field_size_limit(self.max_field_size)
+        reader = csv.reader(self._stream)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(
+                f"{self.path}: file is empty; expected a header row"
+            ) from None
+        except csv.Error as exc:
+            raise InputError(
+                f"{self.path}: line 1: unreadable header ({exc})"
+            ) from None
+        self.columns = _check_header(self.path, header)
+        return self._csv_records(reader, len(self.columns))
+
+    def _csv_records(self, reader: Any, width: int) -> Iterator[Row | BadRow]:
+        columns = self.columns
+        ended = reader.line_num
+        while True:
+            start = ended + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                ended = reader.line_num
+                yield BadRow(start, f"unreadable CSV record: {exc}", None)
+                continue
+            ended = reader.line_num
+
+            if not values:
+                continue
+            joined = "\x1f".join(values)
+            problem = _text_problem(joined)
+            if problem is None and len(values) != width:
+                problem = f"expected {width} fields, found {len(values)}"
+            if problem is not None:
+                yield BadRow(start, problem, _excerpt(",".join(values)))
+                continue
+            yield Row(start, dict(zip(columns, values, strict=True)))
+
+    def _json_rows(self) -> Iterator[Row | BadRow]:
+        for number, line in enumerate(self._stream, start=1):
+            if not line.strip():
+                continue
+            problem = _text_problem(line)
+            if problem is not None:
+                yield BadRow(number, problem, _excerpt(line))
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield BadRow(
+                    number,
+                    f"invalid JSON: {exc.msg} at column {exc.colno}",
+                    _excerpt(line),
+                )
+                continue
+            if not isinstance(value, dict):
+                yield BadRow(
+                    number, "a JSON Lines record must be an object", _excerpt(line)
+                )
+                continue
+            oversized = next(
+                (
+                    key
+                    for key, item in value.items()
+                    if isinstance(item, str) and len(item) > self.max_field_size
+                ),
+                None,
+            )
+            if oversized is not None:
+                yield BadRow(
+                    number,
+                    f"field '{oversized}' is larger than {self.max_field_size} characters",
+                    _excerpt(line),
+                )
+                continue
+            if not self.columns:
+                self.columns = list(value)
+            yield Row(number, value)
+
+
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    columns = [name.strip() for name in header]
+    if _text_problem("\x1f".join(columns)) is not None:
+        raise InputError(f"{path}: line 1: header is not valid text; check --encoding")
+    if not any(columns):
+        raise InputError(f"{path}: line 1: header row is blank")
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise InputError(
+                f"{path}: line 1: column '{name}' appears twice; rename one"
+            )
+        seen.add(name)
+    return columns
+
+
+def _text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored, or None: undecodable bytes or NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid UTF-8 (or not the --encoding given)"
+    if "\x00" in text:
+        return "NUL character in record"
+    return None

@@ -1,0 +1,66 @@
+"""Structured logs on stderr, with secrets masked before anything is written.
+
+Levels: ERROR for a bug in supportpulse, WARNING for a degraded source or a
+scheduled retry, INFO for state changes (store migrated, file ingested), DEBUG
+for per-request and per-batch detail. Log calls pass values as fields, never
+pre-formatted text, and never customer message text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|api[_-]?key|authorization|cookie", re.IGNORECASE
+)
+# user:password@ in any URL-looking value.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
+MASK = "***"
+
+
+def redact(value: Any) -> Any:
+    """Mask passwords inside URLs in a value; other values pass unchanged."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", value)
+    return value
+
+
+def _mask_secrets(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event):
+        if _SECRET_KEY.search(key):
+            event[key] = MASK
+        else:
+            event[key] = redact(event[key])
+    return event
+
+
+def configure_logging(level: str = "warning", fmt: str = "console") -> None:
+    """Send structured logs to stderr at `level`, as `console` or `json` lines."""
+    numeric = logging.getLevelNamesMapping().get(level.upper())
+    if numeric is None:
+        raise ValueError(f"unknown log level {level}")
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _mask_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,150 @@
+"""What every store engine offers: migrations, batch upserts and SQL queries."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import structlog
+
+from supportpulse.model import Batch
+from supportpulse.store.columns import message_table, quarantine_table, ticket_table
+from supportpulse.store.migrations import load_migrations
+from supportpulse.store.url import StoreURL
+
+log = structlog.get_logger("supportpulse.store")
+
+_NAMED_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def upsert_sql(table: str, columns: Sequence[str], staged: str) -> str:
+    """Merge staged rows into `table`: the newest row per key, never an older one.
+
+    Rows with an equal `updated_at` replace the stored row, so re-reading the
+    same data leaves it as it was while a corrected re-normalization lands.
+    """
+    names = ", ".join(columns)
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in columns
+        if column not in ("source", "external_id")
+    )
+    return (
+        f"INSERT INTO {table} ({names}) "
+        f"SELECT {names} FROM ("
+        f"  SELECT *, row_number() OVER ("
+        f"    PARTITION BY source, external_id ORDER BY updated_at DESC) AS newest"
+        f"  FROM {staged}) AS ranked WHERE newest = 1 "
+        f"ON CONFLICT (source, external_id) DO UPDATE SET {updates} "
+        f"WHERE excluded.updated_at >= {table}.updated_at"
+    )
+
+
+class Store(ABC):
+    """A place tickets and messages live; one connection, used by one thread."""
+
+    dialect: str
+
+    def __init__(self, url: StoreURL) -> None:
+        self.url = url
+
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one statement that returns nothing."""
+
+    @abstractmethod
+    def fetch(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a query; return its column names and rows."""
+
+    def write(self, batch: Batch) -> None:
+        """Upsert a batch's tickets and messages and keep its quarantined
+        records, all in one transaction."""
+        self.write_tables(
+            tickets=ticket_table(batch.tickets) if batch.tickets else None,
+            messages=message_table(batch.messages) if batch.messages else None,
+            quarantined=quarantine_table(batch.quarantined)
+            if batch.quarantined
+            else None,
+        )
+
+    @abstractmethod
+    def write_tables(
+        self,
+        *,
+        tickets: pa.Table | None = None,
+        messages: pa.Table | None = None,
+        quarantined: pa.Table | None = None,
+    ) -> None:
+        """Write Arrow tables in the store's column order in one transaction:
+        tickets and messages are upserted, quarantined records appended."""
+
+    @abstractmethod
+    def transaction(self) -> Any:
+        """A context manager around one transaction."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def placeholders(self, sql: str) -> str:
+        """Rewrite `:name` parameters into this engine's style."""
+        return _NAMED_PARAM.sub(self._param_style, sql)
+
+    @staticmethod
+    @abstractmethod
+    def _param_style(match: re.Match[str]) -> str: ...
+
+    def migrate(self) -> list[int]:
+        """Apply every migration not applied yet; return the versions applied."""
+        with self.transaction():
+            self.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            )
+            self._lock_for_migration()
+            _, rows = self.fetch("SELECT version FROM schema_migrations")
+            done = {row[0] for row in rows}
+
+            applied = []
+            for migration in load_migrations(self.dialect):
+                if migration.version in done:
+                    continue
+                for statement in migration.statements:
+                    self.execute(statement)
+                self.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (:v, :n)",
+                    {"v": migration.version, "n": migration.name},
+                )
+                applied.append(migration.version)
+
+        if applied:
+            log.info("store_migrated", store=self.url.redacted(), versions=applied)
+        return applied
+
+    def _lock_for_migration(self) -> None:  # noqa: B027 - a no-op unless overridden
+        """Serialize concurrent migrators; engines with one writer need nothing."""
+
+    def count(self, table: str) -> int:
+        """Rows in one of the store's own tables."""
+        if table not in ("tickets", "messages", "quarantine"):
+            raise ValueError(f"not a store table: {table}")
+        _, rows = self.fetch(f"SELECT count(*) FROM {table}")
+        return int(rows[0][0])
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,103 @@
+"""The shared store: PostgreSQL, for several processes and long-lived data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+
+from supportpulse.errors import StoreError
+from supportpulse.store.base import Store, upsert_sql
+from supportpulse.store.url import StoreURL
+
+# Any constant works; it only has to be the same for every supportpulse migrator.
+_MIGRATION_LOCK = 0x5350_0001
+
+
+class PostgresStore(Store):
+    """Tickets and messages in a PostgreSQL database."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: StoreURL) -> None:
+        super().__init__(url)
+        try:
+            self._con = psycopg.connect(url.target, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to store {url.redacted()}: {_first_line(exc)}; "
+                "check that PostgreSQL runs and the URL's user and database exist"
+            ) from None
+
+    @staticmethod
+    def _param_style(match: re.Match[str]) -> str:
+        return f"%({match[1]})s"
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, params)
+
+    def fetch(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self._run(sql, params)
+        names = [column.name for column in cursor.description or []]
+        return names, cursor.fetchall()
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None) -> psycopg.Cursor[Any]:
+        # Queries are built from the store's own SQL, never from input values,
+        # which always travel as parameters.
+        query = self.placeholders(sql).encode()
+        try:
+            return self._con.execute(query, dict(params) if params else None)
+        except psycopg.Error as exc:
+            raise StoreError(f"store query failed: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._con.transaction():
+            yield
+
+    def _lock_for_migration(self) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _MIGRATION_LOCK})
+
+    def write_tables(
+        self,
+        *,
+        tickets: pa.Table | None = None,
+        messages: pa.Table | None = None,
+        quarantined: pa.Table | None = None,
+    ) -> None:
+        with self.transaction():
+            for table, rows in (("tickets", tickets), ("messages", messages)):
+                if rows is None or not rows.num_rows:
+                    continue
+                self.execute(
+                    f"CREATE TEMP TABLE staged_rows (LIKE {table}) ON COMMIT DROP"
+                )
+                self._copy("staged_rows", rows)
+                self.execute(upsert_sql(table, rows.column_names, "staged_rows"))
+                self.execute("DROP TABLE staged_rows")
+            if quarantined is not None and quarantined.num_rows:
+                self._copy("quarantine", quarantined)
+
+    def _copy(self, table: str, rows: pa.Table) -> None:
+        statement = f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN"
+        try:
+            with self._con.cursor().copy(statement.encode()) as copy:
+                for chunk in rows.to_batches(max_chunksize=10000):
+                    columns = [column.to_pylist() for column in chunk.columns]
+                    for row in zip(*columns, strict=True):
+                        copy.write_row(row)
+        except psycopg.Error as exc:
+            raise StoreError(f"store write failed: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

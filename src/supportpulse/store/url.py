@@ -1,0 +1,72 @@
+"""Store URLs: which engine holds the data and where."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from supportpulse.errors import StoreURLError
+
+STORE_ENV = "SUPPORTPULSE_STORE"
+DEFAULT_PATH = "supportpulse.duckdb"
+
+Engine = Literal["duckdb", "postgresql"]
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store location; `target` is a file path or a libpq URL."""
+
+    engine: Engine
+    target: str
+
+    def redacted(self) -> str:
+        """The location with any password removed, safe to log or print."""
+        if self.engine == "duckdb":
+            return self.target
+        parts = urlsplit(self.target)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        user = f"{parts.username}@" if parts.username else ""
+        return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
+
+
+def resolve_store_url(value: str | None, configured: str | None = None) -> StoreURL:
+    """Pick the store from the option, then the environment, then config, then default."""
+    chosen = value or os.environ.get(STORE_ENV) or configured or DEFAULT_PATH
+    return parse_store_url(chosen)
+
+
+def parse_store_url(value: str) -> StoreURL:
+    """Parse a path, `duckdb:///path` or `postgresql://...` into a StoreURL."""
+    text = value.strip()
+    if not text:
+        raise StoreURLError("store URL is empty; pass a file path or postgresql://...")
+
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return StoreURL("duckdb", str(Path(text).expanduser()))
+
+    scheme = scheme.lower()
+    if scheme == "duckdb":
+        # duckdb:///abs/path and duckdb:////abs/path both mean /abs/path;
+        # duckdb://name.duckdb is relative to the working directory.
+        path = "/" + rest.lstrip("/") if rest.startswith("/") else rest
+        if path.strip("/") == ":memory:":
+            path = ":memory:"
+        if not path.strip("/"):
+            raise StoreURLError(
+                f"store URL '{value}' has no file path; use duckdb:///path"
+            )
+        return StoreURL("duckdb", path)
+    if scheme in ("postgresql", "postgres"):
+        return StoreURL("postgresql", "postgresql://" + rest)
+
+    raise StoreURLError(
+        f"store URL scheme '{scheme}' is not supported; "
+        "use a file path, duckdb:///path or postgresql://user@host/db"
+    )
