@@ -85,6 +85,11 @@ class IngestSettings(_Section):
     encoding: str = "utf-8"
     max_field_size: int = Field(default=131072, gt=0)
     batch_size: int = Field(default=20000, gt=0)
+    #: Memory for the engine's buffers while ingesting, split between the
+    #: scratch database that rebuilds conversations and an embedded store.
+    memory_limit_mb: int = Field(default=192, ge=64)
+    #: Processes scoring sentiment for large files; 0 scores in-process.
+    sentiment_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
 
 
 class Settings(_Section):

@@ -54,6 +54,7 @@ def ingest_file(
     summary = IngestSummary(file=str(path))
     encoding = options.encoding or settings.ingest.encoding
     limit = settings.ingest.max_field_size
+    store.limit_memory(settings.ingest.memory_limit_mb // 2)
 
     with RowFile(path, encoding=encoding, max_field_size=limit) as rows_file:
         records = rows_file.rows()
@@ -169,7 +170,13 @@ def _ingest_twcs(
     summary: IngestSummary,
 ) -> None:
     quarantine = _Quarantine(path, summary)
-    builder = ConversationBuilder(summary.source, batch_size=settings.ingest.batch_size)
+    limits = settings.ingest
+    builder = ConversationBuilder(
+        summary.source,
+        batch_size=limits.batch_size,
+        memory_mb=limits.memory_limit_mb // 2,
+        workers=limits.sentiment_workers,
+    )
     try:
         for record in records:
             summary.rows += 1

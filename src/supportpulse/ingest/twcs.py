@@ -10,7 +10,9 @@ process's memory flat however large the file is.
 from __future__ import annotations
 
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import structlog
 
-from supportpulse.analytics.sentiment import sentiment
+from supportpulse.analytics.sentiment import BackgroundScorer, sentiments
 from supportpulse.errors import RecordError
 from supportpulse.ingest.timestamps import parse_timestamp
 from supportpulse.store.columns import MESSAGE_SCHEMA, TICKET_SCHEMA, raw_json
@@ -43,6 +45,8 @@ _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     start=1,
 )}  # fmt: skip
+Scores = list[Future[list[float | None]]]
+
 # Bounds the SQL fixpoint; each round at least halves every conversation's
 # distance to its label, so real reply chains converge in a few dozen rounds.
 _MAX_ROUNDS = 200
@@ -94,7 +98,8 @@ def _inbound(value: object) -> bool:
 
 
 def parse_tweet(fields: dict[str, Any]) -> tuple[Any, ...]:
-    """One twcs row as staged values; raises RecordError for a bad field."""
+    """One twcs row as staged values (sentiment still to come); raises
+    RecordError for a bad field."""
     tweet_id = _tweet_id(fields["tweet_id"], "tweet_id")
     author = str(fields["author_id"] or "").strip()
     if not author:
@@ -114,20 +119,21 @@ def parse_tweet(fields: dict[str, Any]) -> tuple[Any, ...]:
     text = (
         fields["text"] if isinstance(fields["text"], str) else str(fields["text"] or "")
     )
-    score = sentiment(text) if inbound else None
-    return tweet_id, author, inbound, created, text, parent, responses, score
+    return tweet_id, author, inbound, created, text, parent, responses
 
 
 class ConversationBuilder:
     """Collects tweets, then yields tickets and messages as Arrow batches."""
 
-    def __init__(self, source: str, *, batch_size: int) -> None:
+    def __init__(
+        self, source: str, *, batch_size: int, memory_mb: int, workers: int
+    ) -> None:
         self.source = source
         self.batch_size = batch_size
         self._dir = tempfile.TemporaryDirectory(prefix="supportpulse-twcs-")
         scratch = Path(self._dir.name)
         self._db = duckdb.connect(str(scratch / "scratch.duckdb"))
-        self._db.execute("SET memory_limit = '256MB'")
+        self._db.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
         self._db.execute("SET preserve_insertion_order = false")
         self._db.execute(f"SET temp_directory = '{scratch / 'spill'}'")
         self._db.execute(
@@ -136,6 +142,8 @@ class ConversationBuilder:
             " sentiment DOUBLE, raw VARCHAR, line BIGINT)"
         )
         self._pending: list[tuple[Any, ...]] = []
+        self._scoring: deque[tuple[list[tuple[Any, ...]], Scores]] = deque()
+        self._scorer = BackgroundScorer(workers) if workers else None
         self.tweets = 0
 
     def add(self, line: int, fields: dict[str, Any]) -> None:
@@ -145,26 +153,58 @@ class ConversationBuilder:
         self._pending.append((*values, raw, line))
         self.tweets += 1
         if len(self._pending) >= self.batch_size:
-            self._flush()
+            self._score_pending()
 
-    def _flush(self) -> None:
-        if not self._pending:
+    def _score_pending(self) -> None:
+        """Hand the pending rows' customer texts to the scorer; stage older
+        batches whose scores are ready, keeping at most two in flight."""
+        rows, self._pending = self._pending, []
+        texts = [row[4] for row in rows if row[2]]
+        if self._scorer is None:
+            self._insert(rows, iter(sentiments(texts)))
             return
-        columns = list(zip(*self._pending, strict=True))
+        self._scoring.append((rows, self._scorer.submit(texts)))
+        while len(self._scoring) > 2:
+            self._stage(*self._scoring.popleft())
+
+    def _finish_scoring(self) -> None:
+        if self._scoring:
+            self._score_pending()
+            while self._scoring:
+                self._stage(*self._scoring.popleft())
+        elif self._pending:
+            # A small file: score in this process rather than start workers.
+            rows, self._pending = self._pending, []
+            texts = [row[4] for row in rows if row[2]]
+            self._insert(rows, iter(sentiments(texts)))
+
+    def _stage(self, rows: list[tuple[Any, ...]], scores: Scores) -> None:
+        self._insert(rows, iter(BackgroundScorer.collect(scores)))
+
+    def _insert(
+        self, rows: list[tuple[Any, ...]], scores: Iterator[float | None]
+    ) -> None:
+        staged_rows = [
+            (*row[:7], next(scores) if row[2] else None, *row[7:]) for row in rows
+        ]
+        columns = list(zip(*staged_rows, strict=True)) if staged_rows else []
+        if not columns:
+            return
         staged = pa.table([list(column) for column in columns], schema=_STAGED)
         self._db.register("incoming", staged)
         self._db.execute("INSERT INTO staged SELECT * FROM incoming")
         self._db.unregister("incoming")
-        self._pending.clear()
 
     def close(self) -> None:
-        """Drop the scratch database."""
+        """Stop the scorer and drop the scratch database."""
+        if self._scorer is not None:
+            self._scorer.close()
         self._db.close()
         self._dir.cleanup()
 
     def build(self) -> Iterator[tuple[pa.Table | None, pa.Table | None]]:
         """Yield (tickets, messages) batches; tickets come before their messages."""
-        self._flush()
+        self._finish_scoring()
         rounds = self._label_conversations()
         log.debug("twcs_conversations_labelled", rounds=rounds)
         self._db.execute(_TICKETS_SQL, [self.source, CHANNEL])

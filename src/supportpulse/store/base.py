@@ -21,27 +21,37 @@ log = structlog.get_logger("supportpulse.store")
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
-def upsert_sql(table: str, columns: Sequence[str], staged: str) -> str:
-    """Merge staged rows into `table`: the newest row per key, never an older one.
+def upsert_sql(table: str, columns: Sequence[str], staged: str) -> list[str]:
+    """Statements merging staged rows into `table`: newest row per key wins.
 
-    Rows with an equal `updated_at` replace the stored row, so re-reading the
-    same data leaves it as it was while a corrected re-normalization lands.
+    The newest staged row per key first updates a stored row that is older or
+    equally old and differs (so a corrected re-normalization lands), then keys
+    not stored yet are inserted. Two plain statements instead of one
+    INSERT ... ON CONFLICT: unchanged rows cost nothing, and on DuckDB a bulk
+    load of new rows runs several times faster.
     """
     names = ", ".join(columns)
-    updates = ", ".join(
-        f"{column} = excluded.{column}"
-        for column in columns
-        if column not in ("source", "external_id")
-    )
-    return (
-        f"INSERT INTO {table} ({names}) "
-        f"SELECT {names} FROM ("
+    values = [column for column in columns if column not in ("source", "external_id")]
+    newest = (
+        f"(SELECT {names} FROM ("
         f"  SELECT *, row_number() OVER ("
         f"    PARTITION BY source, external_id ORDER BY updated_at DESC) AS newest"
-        f"  FROM {staged}) AS ranked WHERE newest = 1 "
-        f"ON CONFLICT (source, external_id) DO UPDATE SET {updates} "
-        f"WHERE excluded.updated_at >= {table}.updated_at"
+        f"  FROM {staged}) AS ranked WHERE newest = 1)"
     )
+    same_key = f"{table}.source = r.source AND {table}.external_id = r.external_id"
+    stored = ", ".join(f"{table}.{column}" for column in values)
+    incoming = ", ".join(f"r.{column}" for column in values)
+    update = (
+        f"UPDATE {table} SET {', '.join(f'{column} = r.{column}' for column in values)} "
+        f"FROM {newest} AS r "
+        f"WHERE {same_key} AND r.updated_at >= {table}.updated_at "
+        f"AND ({stored}) IS DISTINCT FROM ({incoming})"
+    )
+    insert = (
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {newest} AS r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same_key})"
+    )
+    return [update, insert]
 
 
 class Store(ABC):
@@ -127,6 +137,9 @@ class Store(ABC):
         if applied:
             log.info("store_migrated", store=self.url.redacted(), versions=applied)
         return applied
+
+    def limit_memory(self, megabytes: int) -> None:  # noqa: B027 - servers manage their own
+        """Cap the memory an embedded engine may use in this process."""
 
     def _lock_for_migration(self) -> None:  # noqa: B027 - a no-op unless overridden
         """Serialize concurrent migrators; engines with one writer need nothing."""

@@ -42,6 +42,9 @@ class DuckDBStore(Store):
     def _param_style(match: re.Match[str]) -> str:
         return f"${match[1]}"
 
+    def limit_memory(self, megabytes: int) -> None:
+        self.execute(f"SET memory_limit = '{int(megabytes)}MB'")
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params)
 
@@ -80,9 +83,8 @@ class DuckDBStore(Store):
         with self.transaction():
             for table, rows in (("tickets", tickets), ("messages", messages)):
                 if rows is not None and rows.num_rows:
-                    self._from_arrow(
-                        rows, upsert_sql(table, rows.column_names, "staged_rows")
-                    )
+                    merge = upsert_sql(table, rows.column_names, "staged_rows")
+                    self._from_arrow(rows, *merge)
             if quarantined is not None and quarantined.num_rows:
                 names = ", ".join(quarantined.column_names)
                 self._from_arrow(
@@ -90,10 +92,11 @@ class DuckDBStore(Store):
                     f"INSERT INTO quarantine ({names}) SELECT {names} FROM staged_rows",
                 )
 
-    def _from_arrow(self, rows: pa.Table, statement: str) -> None:
+    def _from_arrow(self, rows: pa.Table, *statements: str) -> None:
         self._con.register("staged_rows", rows)
         try:
-            self.execute(statement)
+            for statement in statements:
+                self.execute(statement)
         finally:
             self._con.unregister("staged_rows")
 

@@ -79,7 +79,8 @@ class PostgresStore(Store):
                     f"CREATE TEMP TABLE staged_rows (LIKE {table}) ON COMMIT DROP"
                 )
                 self._copy("staged_rows", rows)
-                self.execute(upsert_sql(table, rows.column_names, "staged_rows"))
+                for statement in upsert_sql(table, rows.column_names, "staged_rows"):
+                    self.execute(statement)
                 self.execute("DROP TABLE staged_rows")
             if quarantined is not None and quarantined.num_rows:
                 self._copy("quarantine", quarantined)
