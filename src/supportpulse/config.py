@@ -92,6 +92,34 @@ class IngestSettings(_Section):
     sentiment_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
 
 
+class SourceSettings(_Section):
+    """One live source: its name, plugin type, schedule and type options."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    type: str
+    interval: Duration = timedelta(seconds=60)
+    #: Share of the interval by which each poll is moved at random, so many
+    #: sources started together do not poll in lockstep.
+    jitter: float = Field(default=0.1, ge=0, le=1)
+    timeout: Duration = timedelta(seconds=30)
+    enabled: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EngineSettings(_Section):
+    """Limits of the live engine."""
+
+    queue_pages: int = Field(default=64, gt=0)
+    batch_records: int = Field(default=5000, gt=0)
+    batch_wait: Duration = timedelta(milliseconds=200)
+    max_concurrent_polls: int = Field(default=8, gt=0)
+    failures_before_open: int = Field(default=5, gt=0)
+    open_circuit_for: Duration = timedelta(seconds=60)
+    backoff_base: Duration = timedelta(seconds=1)
+    backoff_cap: Duration = timedelta(minutes=5)
+    status_file: str = "supportpulse-status.json"
+
+
 class Settings(_Section):
     """Everything one environment configures."""
 
@@ -100,6 +128,17 @@ class Settings(_Section):
     sla: SLASettings = Field(default_factory=SLASettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     mappings: dict[str, str] = Field(default_factory=dict)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        names = [source.name for source in sources]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"source name '{repeated[0]}' is used twice")
+        return sources
 
     @field_validator("timezone")
     @classmethod

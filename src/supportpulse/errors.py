@@ -6,6 +6,9 @@
     │   ├── StoreURLError        the store URL cannot be understood
     │   └── InputError           an input file cannot be read at all
     ├── StoreError               the store is unreachable or refused a statement
+    ├── SourceError              a live source could not deliver
+    │   ├── RetriableSourceError back off (honouring retry_after) and try again
+    │   └── FatalSourceError     stop the source until someone fixes it
     └── RecordError              one record is bad; skip it into quarantine and go on
 
 A command-line caller maps `UserError` and `StoreError` to a one-line message;
@@ -43,3 +46,19 @@ class RecordError(SupportPulseError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SourceError(SupportPulseError):
+    """A source could not deliver; subclasses say whether to try again."""
+
+
+class RetriableSourceError(SourceError):
+    """Try again later; `retry_after` seconds when the source said how long."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FatalSourceError(SourceError):
+    """Retrying cannot help (bad credentials, unknown endpoint): stop the source."""

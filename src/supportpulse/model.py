@@ -70,6 +70,12 @@ class Batch:
     tickets: list[Ticket] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    #: (source, external_id) of tickets that no longer exist, e.g. merged
+    #: into another conversation.
+    deleted_tickets: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.tickets) + len(self.messages) + len(self.quarantined)
+        return (
+            len(self.tickets) + len(self.messages) + len(self.quarantined)
+            + len(self.deleted_tickets)
+        )  # fmt: skip

@@ -15,6 +15,7 @@ from rich.console import Console
 from supportpulse import __version__
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.analytics.sql import DIMENSIONS
+from supportpulse.cli import run as run_command
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
@@ -229,6 +230,10 @@ def quarantine(
         typer.echo("No quarantined rows.")
     for path, line, reason in reversed(rows):
         typer.echo(f"{path}:{line}: {reason}")
+
+
+app.command()(run_command.run)
+app.command()(run_command.status)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -72,15 +73,17 @@ class Store(ABC):
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a query; return its column names and rows."""
 
-    def write(self, batch: Batch) -> None:
-        """Upsert a batch's tickets and messages and keep its quarantined
-        records, all in one transaction."""
+    def write(self, batch: Batch, cursors: Mapping[str, str] | None = None) -> None:
+        """Upsert a batch's tickets and messages, keep its quarantined records
+        and save the source cursors covering them, all in one transaction."""
         self.write_tables(
             tickets=ticket_table(batch.tickets) if batch.tickets else None,
             messages=message_table(batch.messages) if batch.messages else None,
             quarantined=quarantine_table(batch.quarantined)
             if batch.quarantined
             else None,
+            cursors=cursors,
+            deleted=batch.deleted_tickets,
         )
 
     @abstractmethod
@@ -90,9 +93,41 @@ class Store(ABC):
         tickets: pa.Table | None = None,
         messages: pa.Table | None = None,
         quarantined: pa.Table | None = None,
+        cursors: Mapping[str, str] | None = None,
+        deleted: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Write Arrow tables in the store's column order in one transaction:
-        tickets and messages are upserted, quarantined records appended."""
+        tickets and messages are upserted, quarantined records appended, and
+        each source's cursor (JSON text) saved; `deleted` tickets go first."""
+
+    def _delete_tickets(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove tickets by key; call inside the transaction of their data."""
+        for source, external_id in keys:
+            self.execute(
+                "DELETE FROM tickets WHERE source = :source AND external_id = :id",
+                {"source": source, "id": external_id},
+            )
+
+    def _save_cursors(self, cursors: Mapping[str, str] | None) -> None:
+        """Record source cursors; call inside the transaction of their data."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for name, cursor in (cursors or {}).items():
+            self.execute(
+                "DELETE FROM source_cursors WHERE source_name = :name", {"name": name}
+            )
+            self.execute(
+                "INSERT INTO source_cursors (source_name, cursor, updated_at)"
+                " VALUES (:name, :cursor, :now)",
+                {"name": name, "cursor": cursor, "now": now},
+            )
+
+    def read_cursor(self, name: str) -> str | None:
+        """The last committed cursor of a source, or None."""
+        _, rows = self.fetch(
+            "SELECT cursor FROM source_cursors WHERE source_name = :name",
+            {"name": name},
+        )
+        return str(rows[0][0]) if rows else None
 
     @abstractmethod
     def transaction(self) -> Any:

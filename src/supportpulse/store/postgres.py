@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,8 +70,12 @@ class PostgresStore(Store):
         tickets: pa.Table | None = None,
         messages: pa.Table | None = None,
         quarantined: pa.Table | None = None,
+        cursors: Mapping[str, str] | None = None,
+        deleted: Sequence[tuple[str, str]] = (),
     ) -> None:
         with self.transaction():
+            self._delete_tickets(deleted)
+            self._save_cursors(cursors)
             for table, rows in (("tickets", tickets), ("messages", messages)):
                 if rows is None or not rows.num_rows:
                     continue

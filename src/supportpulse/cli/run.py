@@ -1,0 +1,175 @@
+"""`supportpulse run` and `supportpulse status`: the live engine in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import structlog
+import typer
+
+from supportpulse.cli.context import (
+    ConfigOption,
+    StoreOption,
+    settings_from,
+    store_from,
+)
+from supportpulse.config import Settings, SourceSettings
+from supportpulse.engine.runner import Engine, utc_now
+from supportpulse.errors import UserError
+
+log = structlog.get_logger("supportpulse.cli.run")
+
+#: How often the status file and the terminal status line are refreshed.
+STATUS_EVERY_S = 1.0
+
+
+def run(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    replay: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Also replay this file as a live source; repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Replay speed factor: 600 plays ten minutes per second; 0 is "
+            "as fast as possible.",
+        ),
+    ] = 1.0,
+    exit_when_done: Annotated[
+        bool,
+        typer.Option(
+            help="Stop once every source has ended (replays finish; live sources "
+            "never do)."
+        ),
+    ] = False,
+) -> None:
+    """Run every configured source into the store until interrupted.
+
+    SIGINT or SIGTERM drains the queue, commits the cursors and exits.
+    """
+    settings = settings_from(config)
+    extra = [
+        SourceSettings(
+            name=f"replay-{path.stem}",
+            type="replay",
+            options={"path": str(path), "speed": speed},
+        )
+        for path in replay or []
+    ]
+    settings = settings.model_copy(update={"sources": [*settings.sources, *extra]})
+    if not settings.sources:
+        raise UserError(
+            "no sources to run; add `sources:` to the config file or pass --replay FILE"
+        )
+    with store_from(store, settings) as opened:
+        asyncio.run(_run(Engine(opened, settings), settings, exit_when_done))
+
+
+async def _run(engine: Engine, settings: Settings, exit_when_done: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    await engine.start()
+    status_file = Path(settings.engine.status_file)
+    log.info("engine_started", sources=len(settings.sources))
+    waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+    if exit_when_done:
+        waiters.append(asyncio.create_task(engine.idle()))
+    try:
+        while not any(task.done() for task in waiters):
+            _publish(engine, status_file)
+            await asyncio.wait(
+                waiters, timeout=STATUS_EVERY_S, return_when=asyncio.FIRST_COMPLETED
+            )
+    finally:
+        for task in waiters:
+            task.cancel()
+        await engine.stop()
+        _publish(engine, status_file, running=False)
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+
+
+def _publish(engine: Engine, path: Path, running: bool = True) -> None:
+    """Write the status file atomically and draw the terminal status line."""
+    sources = engine.status()
+    document = {
+        "pid": os.getpid(),
+        "running": running,
+        "written_at": utc_now().isoformat(timespec="seconds") + "Z",
+        "sources": sources,
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    temporary.replace(path)
+    if sys.stderr.isatty():
+        line = "  ".join(
+            f"{s['name']}: {s['state']} {s['records']} rec" for s in sources
+        )
+        sys.stderr.write("\r\x1b[2K" + line[:200])
+        sys.stderr.flush()
+
+
+def status(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show each source of the running engine: state, lag, records, last error."""
+    settings = settings_from(config)
+    path = Path(settings.engine.status_file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(
+            f"no engine status at {path}; start one with `supportpulse run`"
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read engine status {path}: {exc}") from None
+
+    document["running"] = document.get("running", False) and _alive(document.get("pid"))
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    state = "running" if document["running"] else "not running"
+    typer.echo(f"engine {state} (status written {document.get('written_at')})")
+    for source in document.get("sources", []):
+        typer.echo(_status_line(source))
+
+
+def _status_line(source: dict[str, Any]) -> str:
+    lag = source.get("lag_s")
+    lag_text = "-" if lag is None else str(timedelta(seconds=round(lag)))
+    line = (
+        f"  {source['name']} ({source['type']}): {source['state']}, "
+        f"{source['records']} records, {source['rate_per_s']}/s, lag {lag_text}"
+    )
+    if source.get("last_error"):
+        line += f"; last error: {source['last_error']}"
+    return line
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

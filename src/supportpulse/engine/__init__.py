@@ -1,0 +1,1 @@
+"""The live engine: sources flowing into the store, with checkpoints."""

@@ -1,0 +1,320 @@
+"""The engine: one task per source, a bounded queue, one batching writer.
+
+Sources put pages on a bounded queue, so a slow store slows the sources down
+instead of growing memory. The writer normalizes pages and commits records
+together with the cursors that cover them in one transaction; a source
+restarts from the last committed cursor, so a crash at any moment neither
+loses nor doubles records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from supportpulse.config import Settings, SourceSettings
+from supportpulse.engine.backoff import CircuitBreaker, full_jitter
+from supportpulse.engine.status import SourceState, SourceStatus
+from supportpulse.errors import FatalSourceError, RetriableSourceError
+from supportpulse.model import Batch
+from supportpulse.sources import Page, PullSource, PushSource, Source, source_class
+from supportpulse.store import Store
+
+log = structlog.get_logger("supportpulse.engine")
+
+Clock = Callable[[], datetime]
+AfterWrite = Callable[[], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    """The current time as naive UTC, the store's convention."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class _Running:
+    source: Source
+    config: SourceSettings
+    status: SourceStatus
+    cursor: dict[str, Any] | None
+    resumed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    removed: bool = False
+
+
+def build_source(config: SourceSettings, settings: Settings) -> Source:
+    """Instantiate a configured source with its validated options."""
+    cls = source_class(config.type)
+    options = cls.options_model.model_validate(config.options)
+    return cls(config.name, options, settings)
+
+
+class Engine:
+    """Runs sources into the store until stopped."""
+
+    def __init__(
+        self, store: Store, settings: Settings, clock: Clock = utc_now
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.limits = settings.engine
+        self._queue: asyncio.Queue[tuple[_Running, Page]] = asyncio.Queue(
+            self.limits.queue_pages
+        )
+        self._polls = asyncio.Semaphore(self.limits.max_concurrent_polls)
+        self._store_lock = asyncio.Lock()
+        self._running: dict[str, _Running] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self._after_write: list[AfterWrite] = []
+
+    # -- management -------------------------------------------------------
+
+    async def add(self, config: SourceSettings, source: Source | None = None) -> None:
+        """Start a source; it resumes from its committed cursor."""
+        if config.name in self._running:
+            raise ValueError(f"source '{config.name}' is already running")
+        source = source or build_source(config, self.settings)
+        saved = await self._in_store(self.store.read_cursor, config.name)
+        await self._in_store(source.prime, self.store)
+        running = _Running(
+            source=source,
+            config=config,
+            status=SourceStatus(config.name, config.type),
+            cursor=json.loads(saved) if saved else None,
+        )
+        running.resumed.set()
+        self._running[config.name] = running
+        running.task = asyncio.create_task(
+            self._drive(running), name=f"source:{config.name}"
+        )
+        log.info(
+            "source_started",
+            source=config.name,
+            type=config.type,
+            resumed=saved is not None,
+        )
+
+    async def remove(self, name: str) -> None:
+        """Stop a source; pages it queued but the writer has not taken are dropped."""
+        running = self._running.pop(name)
+        running.removed = True
+        await self._stop(running)
+        log.info("source_removed", source=name)
+
+    def pause(self, name: str) -> None:
+        """Stop polling a source until resumed; its cursor is kept."""
+        running = self._running[name]
+        running.resumed.clear()
+        running.status.state = SourceState.paused
+        log.info("source_paused", source=name)
+
+    def resume(self, name: str) -> None:
+        """Continue a paused source from where it was."""
+        running = self._running[name]
+        running.resumed.set()
+        running.status.state = SourceState.live
+        log.info("source_resumed", source=name)
+
+    def on_write(self, hook: AfterWrite) -> None:
+        """Call `hook` after every committed batch (alert evaluation)."""
+        self._after_write.append(hook)
+
+    def status(self) -> list[dict[str, Any]]:
+        """Every source's status, worked out now."""
+        now = self.clock()
+        return [running.status.as_dict(now) for running in self._running.values()]
+
+    # -- lifecycle --------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the writer and every enabled configured source."""
+        self._writer = asyncio.create_task(self._write_loop(), name="writer")
+        for config in self.settings.sources:
+            if config.enabled:
+                await self.add(config)
+
+    async def stop(self) -> None:
+        """Stop sources, write everything queued, and close."""
+        for running in list(self._running.values()):
+            await self._stop(running)
+        await self._queue.join()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        log.info("engine_stopped")
+
+    async def idle(self) -> None:
+        """Wait until every source has ended and everything queued is written."""
+        tasks = [r.task for r in self._running.values() if r.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._queue.join()
+
+    async def _stop(self, running: _Running) -> None:
+        if running.task is not None and not running.task.done():
+            running.task.cancel()
+            await asyncio.gather(running.task, return_exceptions=True)
+        running.status.state = SourceState.stopped
+        await running.source.close()
+
+    # -- sources ----------------------------------------------------------
+
+    async def _drive(self, running: _Running) -> None:
+        breaker = CircuitBreaker(
+            self.limits.failures_before_open, self.limits.open_circuit_for
+        )
+        attempt = 0
+        while True:
+            await running.resumed.wait()
+            wait = breaker.wait_s(self.clock())
+            if wait:
+                await asyncio.sleep(wait)
+            try:
+                finished = await self._deliver(running)
+            except asyncio.CancelledError:
+                raise
+            except FatalSourceError as exc:
+                running.status.failed(exc)
+                running.status.state = SourceState.failed
+                log.error(
+                    "source_failed",
+                    source=running.config.name,
+                    error=running.status.last_error,
+                )
+                return
+            except Exception as exc:
+                running.status.failed(exc)
+                opened = breaker.failed(self.clock())
+                delay = self._retry_delay(exc, attempt)
+                attempt += 1
+                running.status.state = (
+                    SourceState.failed if opened else SourceState.backing_off
+                )
+                log.warning(
+                    "source_retry_scheduled",
+                    source=running.config.name,
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    circuit_open=opened,
+                    error=running.status.last_error,
+                )
+                await asyncio.sleep(delay)
+                continue
+
+            breaker.succeeded()
+            attempt = 0
+            if finished:
+                running.status.state = SourceState.stopped
+                log.info("source_finished", source=running.config.name)
+                return
+
+    def _retry_delay(self, exc: Exception, attempt: int) -> float:
+        if isinstance(exc, RetriableSourceError) and exc.retry_after is not None:
+            return max(0.0, exc.retry_after)
+        return full_jitter(
+            attempt,
+            self.limits.backoff_base.total_seconds(),
+            self.limits.backoff_cap.total_seconds(),
+        )
+
+    async def _deliver(self, running: _Running) -> bool:
+        """Run the source until it needs a rest; True when it has ended."""
+        source, timeout = running.source, running.config.timeout.total_seconds()
+        if isinstance(source, PullSource):
+            async with self._polls:
+                page = await asyncio.wait_for(source.pull(running.cursor), timeout)
+            await self._enqueue(running, page)
+            if not page.more:
+                await asyncio.sleep(self._poll_interval(running.config))
+            return False
+
+        assert isinstance(source, PushSource)
+        async for page in source.stream(running.cursor):
+            await self._enqueue(running, page)
+        return True
+
+    def _poll_interval(self, config: SourceSettings) -> float:
+        interval = config.interval.total_seconds()
+        return max(0.0, interval * (1 + random.uniform(-config.jitter, config.jitter)))
+
+    async def _enqueue(self, running: _Running, page: Page) -> None:
+        await self._queue.put((running, page))
+        if page.cursor is not None:
+            running.cursor = page.cursor
+        if running.status.state in (
+            SourceState.starting,
+            SourceState.backing_off,
+            SourceState.failed,
+        ):
+            running.status.state = SourceState.live
+
+    # -- writer -----------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            taken = [await self._queue.get()]
+            deadline = (
+                asyncio.get_running_loop().time()
+                + self.limits.batch_wait.total_seconds()
+            )
+            records = len(taken[0][1].records)
+            while records < self.limits.batch_records:
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+                taken.append(item)
+                records += len(item[1].records)
+            try:
+                await self._commit(taken)
+            except Exception:
+                log.exception("batch_write_failed", pages=len(taken))
+                raise
+            finally:
+                for _ in taken:
+                    self._queue.task_done()
+
+    async def _commit(self, taken: list[tuple[_Running, Page]]) -> None:
+        live = [(running, page) for running, page in taken if not running.removed]
+        batch = Batch()
+        cursors: dict[str, str] = {}
+        for running, page in live:
+            part = await asyncio.to_thread(running.source.normalize, page)
+            batch.tickets.extend(part.tickets)
+            batch.messages.extend(part.messages)
+            batch.quarantined.extend(part.quarantined)
+            batch.deleted_tickets.extend(part.deleted_tickets)
+            if page.cursor is not None:
+                cursors[running.config.name] = json.dumps(page.cursor, sort_keys=True)
+
+        await self._in_store(self.store.write, batch, cursors)
+        now = self.clock()
+        for running, page in live:
+            running.status.delivered(len(page.records), page.newest, now)
+        log.debug(
+            "batch_written",
+            tickets=len(batch.tickets),
+            messages=len(batch.messages),
+            sources=sorted(cursors),
+        )
+        for hook in self._after_write:
+            await hook()
+
+    async def _in_store(self, call: Callable[..., Any], *args: Any) -> Any:
+        # One connection, used by one thread at a time.
+        async with self._store_lock:
+            return await asyncio.to_thread(call, *args)
+
+    async def query(self, call: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking store call (KPIs, alert state) between writes."""
+        return await self._in_store(call, *args)

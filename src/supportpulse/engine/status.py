@@ -1,0 +1,89 @@
+"""What each running source is doing, for `supportpulse status` and the API."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from supportpulse.logs import redact
+
+
+class SourceState(StrEnum):
+    """The states a source moves through."""
+
+    starting = "starting"
+    live = "live"
+    degraded = "degraded"
+    backing_off = "backing off"
+    failed = "failed"
+    paused = "paused"
+    stopped = "stopped"
+
+
+#: How far back the record rate looks.
+RATE_WINDOW_S = 60.0
+
+
+@dataclass
+class SourceStatus:
+    """One source's state, progress and last problem."""
+
+    name: str
+    type: str
+    state: SourceState = SourceState.starting
+    last_success: datetime | None = None
+    last_error: str | None = None
+    newest_record: datetime | None = None
+    records: int = 0
+    failures: int = 0
+    _recent: deque[tuple[datetime, int]] = field(default_factory=deque, repr=False)
+
+    def delivered(self, count: int, newest: datetime | None, now: datetime) -> None:
+        """Count records committed to the store."""
+        self.records += count
+        self.last_success = now
+        if newest is not None and (
+            self.newest_record is None or newest > self.newest_record
+        ):
+            self.newest_record = newest
+        self._recent.append((now, count))
+        while (
+            self._recent and (now - self._recent[0][0]).total_seconds() > RATE_WINDOW_S
+        ):
+            self._recent.popleft()
+
+    def failed(self, error: BaseException) -> None:
+        """Remember the latest problem, with any password in it masked."""
+        self.failures += 1
+        self.last_error = redact(f"{type(error).__name__}: {error}")[:500]
+
+    def rate(self, now: datetime) -> float:
+        """Records per second over the last minute."""
+        recent = sum(
+            count
+            for at, count in self._recent
+            if (now - at).total_seconds() <= RATE_WINDOW_S
+        )
+        return recent / RATE_WINDOW_S
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        """A JSON-ready view with lag and rate worked out at `now`."""
+        lag = (now - self.newest_record).total_seconds() if self.newest_record else None
+        return {
+            "name": self.name,
+            "type": self.type,
+            "state": self.state.value,
+            "last_success": _iso(self.last_success),
+            "last_error": self.last_error,
+            "newest_record": _iso(self.newest_record),
+            "lag_s": lag,
+            "records": self.records,
+            "rate_per_s": round(self.rate(now), 3),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
