@@ -151,7 +151,7 @@ class ReplaySource(PushSource):
             position = due
             yield Page(
                 records=[{"_line": line, **fields} for _, line, fields in page],
-                cursor={"position": position},
+                cursor={"position": position, "quarantined": True},
                 newest=page[-1][0],
             )
 
