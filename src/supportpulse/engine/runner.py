@@ -245,7 +245,8 @@ class Engine:
         return max(0.0, interval * (1 + random.uniform(-config.jitter, config.jitter)))
 
     async def _enqueue(self, running: _Running, page: Page) -> None:
-        await self._queue.put((running, page))
+        if page.records or page.cursor not in (None, running.cursor):
+            await self._queue.put((running, page))
         if page.cursor is not None:
             running.cursor = page.cursor
         if running.status.state in (
