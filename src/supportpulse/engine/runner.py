@@ -289,8 +289,15 @@ class Engine:
         live = [(running, page) for running, page in taken if not running.removed]
         batch = Batch()
         cursors: dict[str, str] = {}
-        for running, page in live:
-            part = await asyncio.to_thread(running.source.normalize, page)
+        for running, page in list(live):
+            try:
+                part = await asyncio.to_thread(running.source.normalize, page)
+            except Exception as exc:
+                # The page is dropped uncommitted: once the source is fixed and
+                # restarted it is fetched again from the committed cursor.
+                live.remove((running, page))
+                await self._fail(running, exc)
+                continue
             batch.tickets.extend(part.tickets)
             batch.messages.extend(part.messages)
             batch.quarantined.extend(part.quarantined)
@@ -310,6 +317,16 @@ class Engine:
         )
         for hook in self._after_write:
             await hook()
+
+    async def _fail(self, running: _Running, exc: Exception) -> None:
+        running.status.failed(exc)
+        log.error(
+            "source_failed", source=running.config.name, error=running.status.last_error
+        )
+        running.removed = True
+        if running.task is not None:
+            running.task.cancel()
+        running.status.state = SourceState.failed
 
     async def _in_store(self, call: Callable[..., Any], *args: Any) -> Any:
         # One connection, used by one thread at a time.

@@ -52,9 +52,12 @@ class FlatMapping:
 
     @classmethod
     def detect(
-        cls, path: Path, header: list[str], overrides: Mapping[str, str]
+        cls, path: Path | str, header: list[str], overrides: Mapping[str, str]
     ) -> FlatMapping:
-        """Match the header against known names; explicit overrides win."""
+        """Match the header against known names; explicit overrides win.
+
+        `path` names the input in errors: a file, or a source.
+        """
         unknown = sorted(set(overrides) - set(SYNONYMS))
         if unknown:
             known = ", ".join(sorted(SYNONYMS))
