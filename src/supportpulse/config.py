@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from supportpulse.alerts.rules import AlertSettings
 from supportpulse.errors import ConfigError
 
 CONFIG_ENV = "SUPPORTPULSE_CONFIG"
@@ -128,6 +129,7 @@ class Settings(_Section):
     sla: SLASettings = Field(default_factory=SLASettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     mappings: dict[str, str] = Field(default_factory=dict)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
 

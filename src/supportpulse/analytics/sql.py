@@ -96,7 +96,8 @@ first_agent AS (
 tk AS (
     SELECT {picked}t.source AS t_source, t.external_id, t.created_at, t.csat,
         CASE WHEN t.resolved_at < :until THEN t.resolved_at END AS resolved_at,
-        coalesce(t.first_response_at, f.answered_at) AS first_response_at,
+        coalesce(CASE WHEN t.first_response_at < :until THEN t.first_response_at END,
+                 f.answered_at) AS first_response_at,
         {_target_case(sla)} AS target_s
     FROM tickets t
     LEFT JOIN first_agent f

@@ -16,6 +16,7 @@ from supportpulse import __version__
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.analytics.sql import DIMENSIONS
 from supportpulse.cli import run as run_command
+from supportpulse.cli.alerts import alerts_app
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
@@ -234,6 +235,7 @@ def quarantine(
 
 app.command()(run_command.run)
 app.command()(run_command.status)
+app.add_typer(alerts_app, name="alerts")
 
 
 @app.command()

@@ -1,0 +1,35 @@
+"""Durations in alert and notification settings: "90s", "15m", "1h", "1d".
+
+The same short forms `supportpulse.config` accepts. They are repeated here
+because the settings module imports the alert models, so these cannot import it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _short_duration(value: object) -> object:
+    """Accept "15m", "4h", "1d" beside pydantic's seconds and ISO 8601 forms."""
+    if isinstance(value, str) and (match := _SHORT.match(value)):
+        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_short_duration)]
+
+
+def format_duration(span: timedelta) -> str:
+    """A duration in the largest unit that divides it: 1h, 90m, 45s, 2d."""
+    seconds = span.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
