@@ -213,14 +213,14 @@ listed AS (
     UNION SELECT {key_cols or "1"} FROM p_sla
 ),
 backlog_event AS (
-    SELECT {", ".join([*dims, "created_at AS at", "1 AS delta"])} FROM tk
+    SELECT {", ".join([*dims, "created_at AS moment", "1 AS delta"])} FROM tk
     UNION ALL
     SELECT {", ".join([*dims, "resolved_at", "-1"])} FROM tk
     WHERE resolved_at < :until
 ),
 backlog_step AS (
-    SELECT {", ".join([*dims, f"{trunc('at')} AS b", "sum(delta) AS delta"])}
-    FROM backlog_event GROUP BY {", ".join([*dims, trunc("at")])}
+    SELECT {", ".join([*dims, f"{trunc('moment')} AS b", "sum(delta) AS delta"])}
+    FROM backlog_event GROUP BY {", ".join([*dims, trunc("moment")])}
     UNION ALL
     SELECT {", ".join([*dims, "b" if bucket else "CAST(NULL AS TIMESTAMP)", "0"])}
     FROM listed

@@ -26,7 +26,7 @@ from supportpulse.cli.context import (
 )
 from supportpulse.cli.render import ingest_line, kpi_table
 from supportpulse.errors import StoreError, SupportPulseError, UserError
-from supportpulse.ingest.pipeline import IngestOptions, ingest_file
+from supportpulse.ingest.pipeline import IngestOptions, ingest_file, quarantine_name
 from supportpulse.logs import configure_logging
 
 #: Exit codes: 0 success, 1 a problem the user can fix, 2 a usage mistake
@@ -225,7 +225,9 @@ def quarantine(
         _, rows = opened.fetch(
             f"SELECT file, line, reason FROM quarantine {where} "
             "ORDER BY id DESC LIMIT :limit",
-            {"file": file, "limit": limit} if file else {"limit": limit},
+            {"file": quarantine_name(Path(file)), "limit": limit}
+            if file
+            else {"limit": limit},
         )
     if not rows:
         typer.echo("No quarantined rows.")

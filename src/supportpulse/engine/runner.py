@@ -23,6 +23,7 @@ from supportpulse.config import Settings, SourceSettings
 from supportpulse.engine.backoff import CircuitBreaker, full_jitter
 from supportpulse.engine.status import SourceState, SourceStatus
 from supportpulse.errors import FatalSourceError, RetriableSourceError
+from supportpulse.logs import redact
 from supportpulse.model import Batch
 from supportpulse.sources import Page, PullSource, PushSource, Source, source_class
 from supportpulse.store import Store
@@ -260,30 +261,30 @@ class Engine:
 
     async def _write_loop(self) -> None:
         while True:
-            taken = [await self._queue.get()]
-            deadline = (
-                asyncio.get_running_loop().time()
-                + self.limits.batch_wait.total_seconds()
-            )
-            records = len(taken[0][1].records)
-            while records < self.limits.batch_records:
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
-                taken.append(item)
-                records += len(item[1].records)
+            taken = await self._take_batch()
             try:
                 await self._commit(taken)
-            except Exception:
-                log.exception("batch_write_failed", pages=len(taken))
-                raise
             finally:
                 for _ in taken:
                     self._queue.task_done()
+
+    async def _take_batch(self) -> list[tuple[_Running, Page]]:
+        """The next page, and more up to the batch size or the batch wait."""
+        loop = asyncio.get_running_loop()
+        taken = [await self._queue.get()]
+        deadline = loop.time() + self.limits.batch_wait.total_seconds()
+        records = len(taken[0][1].records)
+        while records < self.limits.batch_records:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                item = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                break
+            taken.append(item)
+            records += len(item[1].records)
+        return taken
 
     async def _commit(self, taken: list[tuple[_Running, Page]]) -> None:
         live = [(running, page) for running, page in taken if not running.removed]
@@ -305,7 +306,7 @@ class Engine:
             if page.cursor is not None:
                 cursors[running.config.name] = json.dumps(page.cursor, sort_keys=True)
 
-        await self._in_store(self.store.write, batch, cursors)
+        await self._write_until_stored(batch, cursors, pages=len(live))
         now = self.clock()
         for running, page in live:
             running.status.delivered(len(page.records), page.newest, now)
@@ -316,7 +317,39 @@ class Engine:
             sources=sorted(cursors),
         )
         for hook in self._after_write:
-            await hook()
+            try:
+                await hook()
+            except Exception:
+                log.exception("after_write_hook_failed")
+
+    async def _write_until_stored(
+        self, batch: Batch, cursors: dict[str, str], pages: int
+    ) -> None:
+        """Write one batch, retrying while the store refuses it.
+
+        Sources block on the full queue meanwhile, so a store outage slows
+        everything down and loses nothing.
+        """
+        attempt = 0
+        while True:
+            try:
+                await self._in_store(self.store.write, batch, cursors)
+                return
+            except Exception as exc:
+                delay = full_jitter(
+                    attempt,
+                    self.limits.backoff_base.total_seconds(),
+                    self.limits.backoff_cap.total_seconds(),
+                )
+                attempt += 1
+                log.warning(
+                    "batch_write_retry_scheduled",
+                    pages=pages,
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    error=redact(f"{type(exc).__name__}: {exc}")[:300],
+                )
+                await asyncio.sleep(delay)
 
     async def _fail(self, running: _Running, exc: Exception) -> None:
         running.status.failed(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -107,9 +108,12 @@ def _csat(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        return float(value)
+        rating = float(value)
     except ValueError:
         raise RecordError(f"csat '{value[:20]}' is not a number") from None
+    if not math.isfinite(rating):
+        raise RecordError(f"csat '{value[:20]}' is not a finite number")
+    return rating
 
 
 def flat_records(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,11 @@ def ingest_file(
     encoding = options.encoding or settings.ingest.encoding
     limit = settings.ingest.max_field_size
     store.limit_memory(settings.ingest.memory_limit_mb // 2)
+    # Quarantine describes the latest reading of each file, so reading a file
+    # again replaces its bad rows instead of listing them twice.
+    store.execute(
+        "DELETE FROM quarantine WHERE file = :file", {"file": quarantine_name(path)}
+    )
 
     with RowFile(path, encoding=encoding, max_field_size=limit) as rows_file:
         records = rows_file.rows()
@@ -73,7 +79,8 @@ def ingest_file(
             summary.layout = "flat"
             summary.source = options.source or path.stem
             overrides = {**settings.mappings, **options.mappings}
-            _ingest_flat(path, stream, store, settings, summary, overrides)
+            per_record = rows_file.format == "jsonl"
+            _ingest_flat(path, stream, store, settings, summary, overrides, per_record)
 
     summary.seconds = time.perf_counter() - started
     log.info(
@@ -82,6 +89,11 @@ def ingest_file(
         quarantined=summary.quarantined, seconds=round(summary.seconds, 3),
     )  # fmt: skip
     return summary
+
+
+def quarantine_name(path: Path) -> str:
+    """How quarantine names a file: its absolute path, however it was typed."""
+    return str(path.resolve())
 
 
 def _through_first_good(records: Iterator[Row | BadRow]) -> Iterator[Row | BadRow]:
@@ -95,7 +107,7 @@ class _Quarantine:
     """Bad rows of one file, counted by reason, handed over with each batch."""
 
     def __init__(self, path: Path, summary: IngestSummary) -> None:
-        self.path = str(path)
+        self.path = quarantine_name(path)
         self.summary = summary
         self.pending: list[QuarantinedRecord] = []
 
@@ -103,12 +115,22 @@ class _Quarantine:
         source = self.summary.source
         self.pending.append(QuarantinedRecord(source, self.path, line, reason, record))
         self.summary.quarantined += 1
-        kind = reason.split(" '")[0].split(":")[0]
+        kind = _reason_kind(reason)
         self.summary.reasons[kind] = self.summary.reasons.get(kind, 0) + 1
 
     def take(self) -> list[QuarantinedRecord]:
         taken, self.pending = self.pending, []
         return taken
+
+
+_QUOTED = re.compile(r"'[^']*'")
+_NUMBER = re.compile(r"\d+")
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without its values, so the summary counts kinds, not rows."""
+    kind = _NUMBER.sub("N", _QUOTED.sub("", reason.split(";")[0]))
+    return " ".join(kind.split())
 
 
 def _excerpt(row: Row) -> str:
@@ -124,17 +146,31 @@ def _ingest_flat(
     settings: Settings,
     summary: IngestSummary,
     overrides: Mapping[str, str],
+    per_record: bool,
 ) -> None:
     quarantine = _Quarantine(path, summary)
-    mapping: FlatMapping | None = None
+    # CSV rows share one header; JSON Lines records may each name other fields,
+    # so the mapping is found once per distinct set of field names.
+    mappings: dict[tuple[str, ...], FlatMapping] = {}
     batch = Batch()
     for record in records:
         summary.rows += 1
         if isinstance(record, BadRow):
             quarantine.keep(record.line, record.reason, record.record)
             continue
+        names = tuple(record.fields)
+        mapping = mappings.get(names)
         if mapping is None:
-            mapping = FlatMapping.detect(path, list(record.fields), overrides)
+            try:
+                mapping = FlatMapping.detect(path, list(names), overrides)
+            except InputError as exc:
+                if not per_record:
+                    raise
+                quarantine.keep(
+                    record.line, str(exc).split(": ", 1)[-1], _excerpt(record)
+                )
+                continue
+            mappings[names] = mapping
         try:
             ticket, message = flat_records(
                 record.fields, mapping, summary.source, settings.zone

@@ -149,6 +149,14 @@ class RowFile:
                     number, "a JSON Lines record must be an object", _excerpt(line)
                 )
                 continue
+            # Escapes such as \u0000 or a lone \ud800 only appear once decoded.
+            decoded = json.dumps(value, ensure_ascii=False)
+            problem = _text_problem(decoded)
+            if problem is None and "\\u0000" in decoded:
+                problem = "NUL character in record"
+            if problem is not None:
+                yield BadRow(number, problem, _excerpt(line))
+                continue
             oversized = next(
                 (
                     key

@@ -8,20 +8,23 @@ from supportpulse.errors import RecordError
 
 # twcs writes times as "Tue Oct 31 22:10:47 +0000 2017".
 _TWITTER_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+# Only unambiguous layouts: 01/02/2024 could be either day or month first, so
+# such values are quarantined with a hint rather than guessed.
 _OTHER_FORMATS = (
     _TWITTER_FORMAT,
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
 )
+#: Epoch values above this are milliseconds (it is year 5138 in seconds).
+_EPOCH_MILLISECONDS_FROM = 1e11
 
 
 def parse_timestamp(value: object, zone: tzinfo, field: str) -> datetime:
     """Read one timestamp; naive values are in `zone`; the result is naive UTC.
 
     Accepts ISO 8601 (with or without offset, `Z` included), the twcs form,
-    and epoch seconds. Raises RecordError naming the field otherwise.
+    and epoch seconds or milliseconds. Raises RecordError naming the field
+    otherwise.
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _from_epoch(value, field)
@@ -29,14 +32,17 @@ def parse_timestamp(value: object, zone: tzinfo, field: str) -> datetime:
         raise RecordError(f"{field} is empty")
 
     text = value.strip()
-    parsed = _parse_text(text)
+    parsed = _parse_text(text, field)
     if parsed is None:
         raise RecordError(
             f"{field} '{text[:40]}' is not a timestamp; use ISO 8601 like 2024-01-31 09:00:00"
         )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        raise RecordError(f"{field} '{text[:40]}' is out of range in UTC") from None
 
 
 def parse_optional_timestamp(
@@ -48,7 +54,7 @@ def parse_optional_timestamp(
     return parse_timestamp(value, zone, field)
 
 
-def _parse_text(text: str) -> datetime | None:
+def _parse_text(text: str, field: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
@@ -58,14 +64,15 @@ def _parse_text(text: str) -> datetime | None:
             return datetime.strptime(text, layout)
         except ValueError:
             continue
-    if text.replace(".", "", 1).isdigit():
-        return _from_epoch(float(text), "timestamp").replace(tzinfo=UTC)
+    if text.replace(".", "", 1).isascii() and text.replace(".", "", 1).isdigit():
+        return _from_epoch(float(text), field).replace(tzinfo=UTC)
     return None
 
 
 def _from_epoch(value: float, field: str) -> datetime:
+    seconds = value / 1000 if abs(value) >= _EPOCH_MILLISECONDS_FROM else value
     try:
-        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
     except (OverflowError, OSError, ValueError):
         raise RecordError(
             f"{field} {value} is out of range for epoch seconds"

@@ -46,6 +46,7 @@ _MONTHS = {name: number for number, name in enumerate(
     start=1,
 )}  # fmt: skip
 Scores = list[Future[list[float | None]]]
+_LARGEST_ID = 2**63 - 1
 
 # Bounds the SQL fixpoint; each round at least halves every conversation's
 # distance to its label, so real reply chains converge in a few dozen rounds.
@@ -62,9 +63,12 @@ def _tweet_id(value: object, field: str) -> int:
     whole, dot, fraction = text.partition(".")
     if dot and fraction.strip("0"):
         raise RecordError(f"{field} '{text[:30]}' is not a whole tweet id")
-    if not whole.isdigit():
+    if not (whole.isascii() and whole.isdigit()):
         raise RecordError(f"{field} '{text[:30]}' is not a tweet id")
-    return int(whole)
+    number = int(whole)
+    if number > _LARGEST_ID:
+        raise RecordError(f"{field} '{text[:30]}' is larger than a 64-bit tweet id")
+    return number
 
 
 def _twitter_time(value: object) -> datetime:
@@ -135,7 +139,8 @@ class ConversationBuilder:
         self._db = duckdb.connect(str(scratch / "scratch.duckdb"))
         self._db.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
         self._db.execute("SET preserve_insertion_order = false")
-        self._db.execute(f"SET temp_directory = '{scratch / 'spill'}'")
+        spill = str(scratch / "spill").replace("'", "''")
+        self._db.execute(f"SET temp_directory = '{spill}'")
         self._db.execute(
             "CREATE TABLE staged (tweet_id BIGINT, author_id VARCHAR, inbound BOOLEAN,"
             " created_at TIMESTAMP, body VARCHAR, reply_to BIGINT, responses BIGINT[],"
