@@ -37,7 +37,10 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def _short_duration(value: object) -> object:
     """Accept "15m", "4h", "1d" beside pydantic's seconds and ISO 8601 forms."""
     if isinstance(value, str) and (match := _SHORT_DURATION.match(value)):
-        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        try:
+            return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        except OverflowError:
+            raise ValueError(f"duration '{value}' is too long") from None
     return value
 
 
@@ -164,7 +167,12 @@ def load_settings(path: Path | None = None) -> Settings:
     if path is None:
         return Settings()
 
-    document = _interpolate(_read_document(path), path, ())
+    try:
+        document = _interpolate(_read_document(path), path, ())
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nesting too deep (a YAML alias that contains itself?)"
+        ) from None
     try:
         return Settings.model_validate(document)
     except ValidationError as exc:
@@ -187,6 +195,10 @@ def _read_document(path: Path) -> Any:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(
             f"{path}: not valid JSON or YAML: {_first_line(exc)}"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nesting too deep (a YAML alias that contains itself?)"
         ) from None
 
     if document is None:

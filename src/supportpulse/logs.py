@@ -22,6 +22,12 @@ _SECRET_KEY = re.compile(
 # user:password@ in any URL-looking value.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
 MASK = "***"
+_DEBUG = False
+
+
+def debug_enabled() -> bool:
+    """Whether logs are at DEBUG, where tracebacks of our own bugs are shown."""
+    return _DEBUG
 
 
 def redact(value: Any) -> Any:
@@ -47,6 +53,8 @@ def configure_logging(level: str = "warning", fmt: str = "console") -> None:
     numeric = logging.getLevelNamesMapping().get(level.upper())
     if numeric is None:
         raise ValueError(f"unknown log level {level}")
+    global _DEBUG
+    _DEBUG = numeric <= logging.DEBUG
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -57,6 +65,10 @@ def configure_logging(level: str = "warning", fmt: str = "console") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # Tracebacks become plain text here, before masking: no local
+            # variables (they hold URLs and message text), and any password
+            # in the text is masked like every other field.
+            structlog.processors.format_exc_info,
             _mask_secrets,
             renderer,
         ],

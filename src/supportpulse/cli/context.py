@@ -51,8 +51,13 @@ def parse_moment(value: str | None, option: str, settings: Settings) -> datetime
     if value is None:
         return None
     if match := _AGO.match(value):
-        age = timedelta(**{_AGO_UNIT[match[2]]: int(match[1])})
-        return datetime.now(UTC).replace(tzinfo=None) - age
+        try:
+            age = timedelta(**{_AGO_UNIT[match[2]]: int(match[1])})
+            return datetime.now(UTC).replace(tzinfo=None) - age
+        except OverflowError:
+            raise UserError(
+                f"{option} '{value}' reaches before year 1; use a shorter age"
+            ) from None
     try:
         return parse_timestamp(value, settings.zone, option)
     except RecordError:

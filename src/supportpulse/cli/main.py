@@ -27,7 +27,7 @@ from supportpulse.cli.context import (
 from supportpulse.cli.render import ingest_line, kpi_table
 from supportpulse.errors import StoreError, SupportPulseError, UserError
 from supportpulse.ingest.pipeline import IngestOptions, ingest_file, quarantine_name
-from supportpulse.logs import configure_logging
+from supportpulse.logs import configure_logging, debug_enabled
 
 #: Exit codes: 0 success, 1 a problem the user can fix, 2 a usage mistake
 #: (Typer's own), 3 the store is unreachable or failed, 70 a bug in supportpulse.
@@ -263,8 +263,10 @@ def main() -> None:
         typer.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception as exc:
-        # A bug: keep the traceback in the log for the report, not on screen.
-        log.exception("unexpected_error", error=type(exc).__name__)
+        # A bug: one line by default; the traceback (without local variables)
+        # only at --log-level debug, for the report.
+        if debug_enabled():
+            log.exception("unexpected_error", error=type(exc).__name__)
         typer.echo(
             f"Error: internal error ({type(exc).__name__}); rerun with "
             "--log-level debug and report it",

@@ -20,6 +20,8 @@ from supportpulse.errors import InputError
 
 #: How much of a bad record is kept in quarantine, so one huge row stays small.
 RECORD_EXCERPT = 2000
+#: Fields up to this size are read whole before the configured limit applies.
+HARD_FIELD_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -86,8 +88,11 @@ class RowFile:
         return self._csv_rows()
 
     def _csv_rows(self) -> Iterator[Row | BadRow]:
-        csv.field_size_limit(self.max_field_size)
-        reader = csv.reader(self._stream)
+        # The csv module loses its place when it stops inside an oversized
+        # field, so it gets a generous hard limit and fields over the
+        # configured size are caught once their record is whole.
+        csv.field_size_limit(max(self.max_field_size * 8, HARD_FIELD_LIMIT))
+        reader = csv.reader(self._stream, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -112,7 +117,13 @@ class RowFile:
                 return
             except csv.Error as exc:
                 ended = reader.line_num
-                yield BadRow(start, f"unreadable CSV record: {exc}", None)
+                reason = f"unreadable CSV record: {exc}"
+                if "end of data" in str(exc):
+                    reason = (
+                        f"a quoted field opened here is never closed, so lines {start} "
+                        f"to {ended} cannot be read; close the quote and ingest again"
+                    )
+                yield BadRow(start, reason, None)
                 continue
             ended = reader.line_num
 
@@ -122,10 +133,18 @@ class RowFile:
             problem = _text_problem(joined)
             if problem is None and len(values) != width:
                 problem = f"expected {width} fields, found {len(values)}"
+            if problem is None and len(joined) > self.max_field_size:
+                problem = self._oversized(values)
             if problem is not None:
                 yield BadRow(start, problem, _excerpt(",".join(values)))
                 continue
             yield Row(start, dict(zip(columns, values, strict=True)))
+
+    def _oversized(self, values: list[str]) -> str | None:
+        for name, value in zip(self.columns, values, strict=True):
+            if len(value) > self.max_field_size:
+                return f"field '{name}' is larger than {self.max_field_size} characters"
+        return None
 
     def _json_rows(self) -> Iterator[Row | BadRow]:
         for number, line in enumerate(self._stream, start=1):

@@ -23,8 +23,14 @@ class DuckDBStore(Store):
 
     def __init__(self, url: StoreURL) -> None:
         super().__init__(url)
-        if url.target != ":memory:":
-            Path(url.target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if url.target != ":memory:":
+                Path(url.target).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder for store file {url.target}: "
+                f"{exc.strerror or exc}; pass a --store path in a writable folder"
+            ) from None
         try:
             self._con = duckdb.connect(url.target)
         except duckdb.IOException as exc:

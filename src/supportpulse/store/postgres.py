@@ -27,10 +27,14 @@ class PostgresStore(Store):
         super().__init__(url)
         try:
             self._con = psycopg.connect(url.target, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
+        except (psycopg.Error, ValueError) as exc:
+            reason = _first_line(exc)
+            if url.password:
+                reason = reason.replace(url.password, "***")
             raise StoreError(
-                f"cannot connect to store {url.redacted()}: {_first_line(exc)}; "
-                "check that PostgreSQL runs and the URL's user and database exist"
+                f"cannot connect to store {url.redacted()}: {reason}; "
+                "check that PostgreSQL runs, the URL's user and database exist, "
+                "and special characters in the password are percent-encoded"
             ) from None
 
     @staticmethod

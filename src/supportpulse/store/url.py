@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from supportpulse.errors import StoreURLError
 
@@ -27,16 +26,28 @@ class StoreURL:
         """The location with any password removed, safe to log or print."""
         if self.engine == "duckdb":
             return self.target
-        parts = urlsplit(self.target)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        user = f"{parts.username}@" if parts.username else ""
-        return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
+        scheme, _, rest = self.target.partition("://")
+        # The password may hold '/', '#', '?' or '@' unencoded, so split the
+        # user part at the last '@' before anything else is parsed.
+        userinfo, at, hostpart = rest.rpartition("@")
+        user = userinfo.partition(":")[0] if at else ""
+        host = hostpart.split("?")[0]
+        return f"{scheme}://{user + '@' if user else ''}{host}"
+
+    @property
+    def password(self) -> str | None:
+        """The password in a PostgreSQL URL, so messages can mask it."""
+        if self.engine == "duckdb":
+            return None
+        userinfo, at, _ = self.target.partition("://")[2].rpartition("@")
+        secret = userinfo.partition(":")[2] if at else ""
+        return secret or None
 
 
 def resolve_store_url(value: str | None, configured: str | None = None) -> StoreURL:
     """Pick the store from the option, then the environment, then config, then default."""
+    if value is not None and not value.strip():
+        raise StoreURLError("--store is empty; pass a file path or postgresql://...")
     chosen = value or os.environ.get(STORE_ENV) or configured or DEFAULT_PATH
     return parse_store_url(chosen)
 
