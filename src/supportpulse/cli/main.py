@@ -127,6 +127,7 @@ def ingest(
                 typer.echo(f"Error: {exc}", err=True)
                 continue
             typer.echo(ingest_line(summary))
+        opened.analyze()
     if failed:
         raise typer.Exit(EXIT_USER)
 
@@ -249,7 +250,16 @@ def version() -> None:
 def main() -> None:
     """Run the CLI; user errors print one line, never a traceback."""
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:
+        # Usage mistakes, as click reports them but on one line (exit 2).
+        message = " ".join(exc.format_message().split())
+        if message:  # empty when the help was shown for a bare command
+            typer.echo(f"Error: {message}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(EXIT_USER)
     except UserError as exc:
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USER)
@@ -273,3 +283,4 @@ def main() -> None:
             err=True,
         )
         sys.exit(EXIT_BUG)
+    sys.exit(code if isinstance(code, int) else 0)

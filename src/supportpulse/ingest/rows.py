@@ -42,7 +42,9 @@ class BadRow:
 
 
 def _excerpt(text: str) -> str:
-    return text[:RECORD_EXCERPT].encode("utf-8", "backslashreplace").decode("utf-8")
+    # Undecodable bytes and NUL shown escaped: PostgreSQL text cannot hold NUL.
+    shown = text[:RECORD_EXCERPT].encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown.replace("\x00", "\\x00")
 
 
 class RowFile:
@@ -74,12 +76,15 @@ class RowFile:
         except OSError as exc:
             raise InputError(f"{path}: cannot open ({exc.strerror})") from None
         self.columns: list[str] = []
+        # csv's field limit is process-wide; it is put back on close.
+        self._previous_limit = csv.field_size_limit()
 
     def __enter__(self) -> RowFile:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stream.close()
+        csv.field_size_limit(self._previous_limit)
 
     def rows(self) -> Iterator[Row | BadRow]:
         """Every record in the file, good or bad, in file order."""

@@ -22,14 +22,17 @@ log = structlog.get_logger("supportpulse.store")
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
-def upsert_sql(table: str, columns: Sequence[str], staged: str) -> list[str]:
+def upsert_sql(
+    table: str, columns: Sequence[str], staged: str, *, on_conflict: bool = False
+) -> list[str]:
     """Statements merging staged rows into `table`: newest row per key wins.
 
-    The newest staged row per key first updates a stored row that is older or
-    equally old and differs (so a corrected re-normalization lands), then keys
-    not stored yet are inserted. Two plain statements instead of one
-    INSERT ... ON CONFLICT: unchanged rows cost nothing, and on DuckDB a bulk
-    load of new rows runs several times faster.
+    The newest staged row per key replaces a stored row that is older or as
+    old and differs, so a corrected re-normalization lands while unchanged
+    rows cost nothing. With `on_conflict` this is one INSERT ... ON CONFLICT,
+    which is safe when several writers load the same keys at once
+    (PostgreSQL); without it, an UPDATE then an INSERT of the new keys, which
+    DuckDB runs several times faster for a bulk load.
     """
     names = ", ".join(columns)
     values = [column for column in columns if column not in ("source", "external_id")]
@@ -39,8 +42,18 @@ def upsert_sql(table: str, columns: Sequence[str], staged: str) -> list[str]:
         f"    PARTITION BY source, external_id ORDER BY updated_at DESC) AS newest"
         f"  FROM {staged}) AS ranked WHERE newest = 1)"
     )
-    same_key = f"{table}.source = r.source AND {table}.external_id = r.external_id"
     stored = ", ".join(f"{table}.{column}" for column in values)
+    if on_conflict:
+        incoming = ", ".join(f"excluded.{column}" for column in values)
+        assignments = ", ".join(f"{column} = excluded.{column}" for column in values)
+        return [
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {newest} AS r "
+            f"ON CONFLICT (source, external_id) DO UPDATE SET {assignments} "
+            f"WHERE excluded.updated_at >= {table}.updated_at "
+            f"AND ({stored}) IS DISTINCT FROM ({incoming})"
+        ]
+
+    same_key = f"{table}.source = r.source AND {table}.external_id = r.external_id"
     incoming = ", ".join(f"r.{column}" for column in values)
     update = (
         f"UPDATE {table} SET {', '.join(f'{column} = r.{column}' for column in values)} "
@@ -172,6 +185,9 @@ class Store(ABC):
         if applied:
             log.info("store_migrated", store=self.url.redacted(), versions=applied)
         return applied
+
+    def analyze(self) -> None:  # noqa: B027 - only planners with statistics need it
+        """Refresh the planner's statistics after a bulk load."""
 
     def limit_memory(self, megabytes: int) -> None:  # noqa: B027 - servers manage their own
         """Cap the memory an embedded engine may use in this process."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from supportpulse.model import Message, QuarantinedRecord, Ticket
+
+Keyed = TypeVar("Keyed", Ticket, Message)
 
 _TIME = pa.timestamp("us")
 _TEXT = pa.string()
@@ -47,14 +49,26 @@ def _table(records: Sequence[Any], schema: pa.Schema) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
+def newest_per_key(records: Sequence[Keyed]) -> list[Keyed]:
+    """One record per (source, external_id): the newest, and among equally new
+    ones the last given, so the outcome never depends on engine internals."""
+    chosen: dict[tuple[str, str], Keyed] = {}
+    for record in records:
+        key = (record.source, record.external_id)
+        held = chosen.get(key)
+        if held is None or record.updated_at >= held.updated_at:
+            chosen[key] = record
+    return list(chosen.values())
+
+
 def ticket_table(tickets: Sequence[Ticket]) -> pa.Table:
-    """Tickets as an Arrow table in store column order."""
-    return _table(tickets, TICKET_SCHEMA)
+    """Tickets as an Arrow table in store column order, one per key."""
+    return _table(newest_per_key(tickets), TICKET_SCHEMA)
 
 
 def message_table(messages: Sequence[Message]) -> pa.Table:
-    """Messages as an Arrow table in store column order."""
-    return _table(messages, MESSAGE_SCHEMA)
+    """Messages as an Arrow table in store column order, one per key."""
+    return _table(newest_per_key(messages), MESSAGE_SCHEMA)
 
 
 def quarantine_table(records: Sequence[QuarantinedRecord]) -> pa.Table:

@@ -1,0 +1,105 @@
+"""Fixtures every test folder shares: prerequisites, shared data, real stores.
+
+A missing prerequisite (../shared/data beside the project, the PostgreSQL
+server at 127.0.0.1:5432) skips the tests that need it on a developer machine
+and fails them when CI is "true", so CI never passes by running nothing.
+"""
+
+import csv
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from supportpulse.store import Store, open_store, parse_store_url
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+# ../shared/data relative to the project root; read in place, never copied.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+#: Both store engines; PostgreSQL tests carry the `postgres` marker.
+ENGINES = ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip the test, or fail it when CI is "true"."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true, so this fails instead of skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The ../shared/data directory beside the project."""
+    if not SHARED_DATA.is_dir():
+        skip_or_fail(
+            f"no shared data at {SHARED_DATA}; put ../shared beside the project"
+        )
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Callable[[], str]]:
+    """A factory of empty databases on the local server, all dropped afterwards."""
+    try:
+        admin = psycopg.connect(
+            f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5
+        )
+    except psycopg.OperationalError as error:
+        skip_or_fail(f"PostgreSQL at {PG_SERVER} is unreachable: {error}")
+
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"sp_test_{uuid.uuid4().hex[:12]}"
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        created.append(name)
+        return f"{PG_SERVER}/{name}"
+
+    with admin:
+        yield create
+        for name in created:
+            # FORCE ends sessions a crashed CLI run may have left open.
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=ENGINES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty store: a DuckDB file, or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_database")()
+        return url
+    return f"duckdb://{tmp_path}/store.duckdb"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An open, migrated store on each engine."""
+    with open_store(parse_store_url(store_url)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def duckdb_store(tmp_path: Path) -> Iterator[Store]:
+    """An open, migrated DuckDB store, for tests about reading, not storing."""
+    with open_store(parse_store_url(f"duckdb://{tmp_path}/store.duckdb")) as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
+def _csv_field_limit() -> Iterator[None]:
+    """Put back the process-wide csv field limit that RowFile changes.
+
+    Reading a file sets `csv.field_size_limit` for the whole process and never
+    restores it (see tests/ingest/test_rows.py); without this, a test with a
+    small limit breaks later in-process CSV readers such as the oracle.
+    """
+    limit = csv.field_size_limit()
+    yield
+    csv.field_size_limit(limit)
