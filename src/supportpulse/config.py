@@ -122,6 +122,8 @@ class EngineSettings(_Section):
     backoff_base: Duration = timedelta(seconds=1)
     backoff_cap: Duration = timedelta(minutes=5)
     status_file: str = "supportpulse-status.json"
+    #: How long stopping waits for queued pages to be written.
+    drain_timeout: Duration = timedelta(seconds=30)
 
 
 class Settings(_Section):

@@ -16,6 +16,7 @@ import pytest
 import typer
 
 from supportpulse.cli.main import app
+from supportpulse.store import open_store, parse_store_url
 
 CANARY = "CANARY-s3cret"
 SECRET_ENV = {"SP_TEST_PG_PASSWORD": CANARY}
@@ -176,7 +177,21 @@ def test_cli_usage_error_says_error_on_one_line(run: Run) -> None:
     assert "--by" in errors[0]
 
 
-def test_cli_kpis_json_on_an_empty_store_lists_no_groups(run: Run) -> None:
+def test_cli_kpis_on_a_missing_store_file_says_so_and_creates_nothing(
+    run: Run, tmp_path: Path
+) -> None:
+    done = run("kpis", "--store", "typo/sub/x.duckdb")
+
+    assert done.returncode == 3
+    assert done.stderr.startswith("Error: no store at typo/sub/x.duckdb")
+    assert not (tmp_path / "typo").exists()
+
+
+def test_cli_kpis_json_on_an_empty_store_lists_no_groups(
+    run: Run, tmp_path: Path
+) -> None:
+    open_store(parse_store_url(str(tmp_path / "empty.duckdb"))).close()
+
     done = run("kpis", "--json", "--store", "empty.duckdb")
 
     assert done.returncode == 0, done.stderr

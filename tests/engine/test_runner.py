@@ -17,6 +17,9 @@ from supportpulse.model import Batch, Ticket
 from supportpulse.sources.base import Cursor, Page, PullSource, PushSource
 from supportpulse.store import Store, open_store, parse_store_url
 
+# A hang fails this test quickly instead of the whole suite's timeout.
+pytestmark = pytest.mark.timeout(120)
+
 FAST = EngineSettings(
     batch_wait=timedelta(milliseconds=5),
     backoff_base=timedelta(milliseconds=5),

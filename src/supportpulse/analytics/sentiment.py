@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import cache
 
@@ -34,6 +36,21 @@ def sentiments(texts: list[str | None]) -> list[float | None]:
     return [sentiment(text) for text in texts]
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as the ingesting process is gone.
+
+    A parent killed with SIGKILL cannot stop its workers, which would
+    otherwise idle on for minutes holding their memory.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class BackgroundScorer:
     """Scores batches of texts in worker processes while the caller reads on.
 
@@ -51,7 +68,10 @@ class BackgroundScorer:
         if self._pool is None:
             # spawn, not fork: the parent holds database connections and threads.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context,
+                initializer=_exit_with_parent, initargs=(os.getpid(),),
+            )  # fmt: skip
         size = max(1, -(-len(texts) // self.workers))
         return [
             self._pool.submit(sentiments, texts[start : start + size])

@@ -67,7 +67,7 @@ def list_states(
     """Show the current state of every rule and group the engine evaluated."""
     settings = settings_from(config)
     now = _now()
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, create=False) as opened:
         repository = AlertRepository(opened)
         states = repository.states(rule)
         silences = repository.silences(now)
@@ -117,7 +117,7 @@ def history(
 ) -> None:
     """Show state changes, newest last, with the values that caused them."""
     settings = settings_from(config)
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, create=False) as opened:
         transitions = AlertRepository(opened).history(rule, limit)
 
     if as_json:
@@ -140,7 +140,7 @@ def ack(
     """Acknowledge a pending or firing alert: quiet until it resolves."""
     settings = settings_from(config)
     key = _group(group, rule, settings)
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, create=False) as opened:
         acknowledged = AlertRepository(opened).acknowledge(rule, key, _now())
 
     if not acknowledged:
@@ -177,7 +177,7 @@ def silence(
     key = _group(group, rule, settings)
     now = _now()
     ends_at = _until(until, settings, now)
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, create=False) as opened:
         AlertRepository(opened).silence(rule, key, ends_at, now)
 
     where = describe_group(json.loads(key)) if key is not None else " for every group"

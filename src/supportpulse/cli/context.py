@@ -41,9 +41,10 @@ def settings_from(config: Path | None) -> Settings:
     return load_settings(config)
 
 
-def store_from(store: str | None, settings: Settings) -> Store:
-    """Open the store the user chose (option, environment, config, default)."""
-    return open_store(resolve_store_url(store, settings.store))
+def store_from(store: str | None, settings: Settings, *, create: bool = True) -> Store:
+    """Open the store the user chose (option, environment, config, default);
+    commands that only read pass `create=False`."""
+    return open_store(resolve_store_url(store, settings.store), create=create)
 
 
 def parse_moment(value: str | None, option: str, settings: Settings) -> datetime | None:

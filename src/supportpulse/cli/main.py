@@ -184,7 +184,7 @@ def kpis(
     if query.since and query.until and query.since >= query.until:
         raise UserError("--since must be earlier than --until")
 
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, create=False) as opened:
         document = compute_kpis(opened, query, settings.sla)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
@@ -222,7 +222,7 @@ def quarantine(
     """List input rows set aside at ingest, with file, line and reason."""
     settings = settings_from(config)
     where = "WHERE file = :file" if file else ""
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, create=False) as opened:
         _, rows = opened.fetch(
             f"SELECT file, line, reason FROM quarantine {where} "
             "ORDER BY id DESC LIMIT :limit",

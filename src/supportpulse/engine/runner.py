@@ -146,7 +146,14 @@ class Engine:
         """Stop sources, write everything queued, and close."""
         for running in list(self._running.values()):
             await self._stop(running)
-        await self._queue.join()
+        try:
+            await asyncio.wait_for(
+                self._queue.join(), self.limits.drain_timeout.total_seconds()
+            )
+        except TimeoutError:
+            # Safe to give up: what was not committed is read again from the
+            # committed cursors on the next start.
+            log.warning("engine_drain_incomplete", pages=self._queue.qsize())
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)

@@ -54,12 +54,22 @@ class RowFile:
         self.path = path
         self.max_field_size = max_field_size
         self.format = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
+        if path.suffix.lower() == ".json":
+            raise InputError(
+                f"{path}: JSON documents are not read; convert it to JSON Lines "
+                "(.jsonl, one object per line)"
+            )
         try:
-            codecs.lookup(encoding)
+            codec = codecs.lookup(encoding)
         except LookupError:
             raise InputError(
                 f"unknown encoding '{encoding}'; use a Python codec name"
             ) from None
+        # Codecs such as rot13 or base64 map text to text or bytes to bytes.
+        if not getattr(codec, "_is_text_encoding", True):
+            raise InputError(
+                f"'{encoding}' is not a text encoding; use e.g. latin-1 or cp1252"
+            )
 
         # utf-8-sig reads files with and without a byte-order mark alike;
         # surrogateescape keeps undecodable bytes so the row can be reported.

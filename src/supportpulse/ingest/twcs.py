@@ -9,6 +9,8 @@ process's memory flat however large the file is.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterator
@@ -126,6 +128,28 @@ def parse_tweet(fields: dict[str, Any]) -> tuple[Any, ...]:
     return tweet_id, author, inbound, created, text, parent, responses
 
 
+_SCRATCH_PREFIX = "supportpulse-twcs-"
+
+
+def _remove_abandoned_scratch() -> None:
+    """Delete scratch folders of ingests that were killed before cleaning up."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        owner = folder.name.removeprefix(_SCRATCH_PREFIX).split("-")[0]
+        if owner.isdigit() and not _running(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("abandoned_scratch_removed", folder=str(folder))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ConversationBuilder:
     """Collects tweets, then yields tickets and messages as Arrow batches."""
 
@@ -134,7 +158,10 @@ class ConversationBuilder:
     ) -> None:
         self.source = source
         self.batch_size = batch_size
-        self._dir = tempfile.TemporaryDirectory(prefix="supportpulse-twcs-")
+        _remove_abandoned_scratch()
+        self._dir = tempfile.TemporaryDirectory(
+            prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-"
+        )
         scratch = Path(self._dir.name)
         self._db = duckdb.connect(str(scratch / "scratch.duckdb"))
         self._db.execute(f"SET memory_limit = '{int(memory_mb)}MB'")

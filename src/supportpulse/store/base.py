@@ -161,12 +161,13 @@ class Store(ABC):
     def migrate(self) -> list[int]:
         """Apply every migration not applied yet; return the versions applied."""
         with self.transaction():
+            # Lock first: two processes creating the table at once collide.
+            self._lock_for_migration()
             self.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                 " applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
             )
-            self._lock_for_migration()
             _, rows = self.fetch("SELECT version FROM schema_migrations")
             done = {row[0] for row in rows}
 

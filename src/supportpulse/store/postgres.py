@@ -28,9 +28,7 @@ class PostgresStore(Store):
         try:
             self._con = psycopg.connect(url.target, autocommit=True, connect_timeout=10)
         except (psycopg.Error, ValueError) as exc:
-            reason = _first_line(exc)
-            if url.password:
-                reason = reason.replace(url.password, "***")
+            reason = _mask_password(_first_line(exc), url.password)
             raise StoreError(
                 f"cannot connect to store {url.redacted()}: {reason}; "
                 "check that PostgreSQL runs, the URL's user and database exist, "
@@ -115,6 +113,21 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self._con.close()
+
+
+def _mask_password(text: str, password: str | None) -> str:
+    """Mask the password, and any piece of it a URL parser split off, in text.
+
+    libpq may read an unencoded '@', '#', '?' or '/' in a password as the end
+    of the user part and quote the rest back as a host name.
+    """
+    if not password:
+        return text
+    pieces = [password, *re.split(r"[@#?/:]", password)]
+    for piece in sorted(pieces, key=len, reverse=True):
+        if len(piece) >= 2:
+            text = text.replace(piece, "***")
+    return text
 
 
 def _first_line(exc: Exception) -> str:
