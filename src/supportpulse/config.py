@@ -122,6 +122,9 @@ class EngineSettings(_Section):
     backoff_base: Duration = timedelta(seconds=1)
     backoff_cap: Duration = timedelta(minutes=5)
     status_file: str = "supportpulse-status.json"
+    #: Alert rules run after batches at most this often, and on this timer.
+    alert_min_gap: Duration = timedelta(seconds=1)
+    alert_every: Duration = timedelta(seconds=30)
     #: How long stopping waits for queued pages to be written.
     drain_timeout: Duration = timedelta(seconds=30)
 

@@ -21,8 +21,10 @@ from supportpulse.cli.context import (
     store_from,
 )
 from supportpulse.config import Settings, SourceSettings
+from supportpulse.engine.alerting import EngineAlerts
 from supportpulse.engine.runner import Engine, utc_now
 from supportpulse.errors import UserError
+from supportpulse.notify.notifier import Notifier
 
 log = structlog.get_logger("supportpulse.cli.run")
 
@@ -84,7 +86,15 @@ async def _run(engine: Engine, settings: Settings, exit_when_done: bool) -> None
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
+    notifier = Notifier.from_settings(settings.alerts)
+    await notifier.start()
+    alerts = EngineAlerts(
+        engine, notifier,
+        every_s=settings.engine.alert_every.total_seconds(),
+        min_gap_s=settings.engine.alert_min_gap.total_seconds(),
+    )  # fmt: skip
     await engine.start()
+    alerts.attach()
     status_file = Path(settings.engine.status_file)
     log.info("engine_started", sources=len(settings.sources))
     waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
@@ -99,7 +109,10 @@ async def _run(engine: Engine, settings: Settings, exit_when_done: bool) -> None
     finally:
         for task in waiters:
             task.cancel()
+        await alerts.detach()
         await engine.stop()
+        await alerts.evaluate()
+        await notifier.aclose()
         _publish(engine, status_file, running=False)
         if sys.stderr.isatty():
             sys.stderr.write("\n")
