@@ -91,7 +91,7 @@ class IngestSettings(_Section):
     batch_size: int = Field(default=20000, gt=0)
     #: Memory for the engine's buffers while ingesting, split between the
     #: scratch database that rebuilds conversations and an embedded store.
-    memory_limit_mb: int = Field(default=192, ge=64)
+    memory_limit_mb: int = Field(default=256, ge=64)
     #: Processes scoring sentiment for large files; 0 scores in-process.
     sentiment_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
 

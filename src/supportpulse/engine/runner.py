@@ -50,6 +50,17 @@ class _Running:
     removed: bool = False
 
 
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait until it has really ended.
+
+    On Python 3.11 `asyncio.wait_for` can swallow a cancellation that arrives
+    as its inner call completes, so one cancel() is not always enough.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+
+
 def build_source(config: SourceSettings, settings: Settings) -> Source:
     """Instantiate a configured source with its validated options."""
     cls = source_class(config.type)
@@ -155,8 +166,7 @@ class Engine:
             # committed cursors on the next start.
             log.warning("engine_drain_incomplete", pages=self._queue.qsize())
         if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+            await _cancel(self._writer)
         log.info("engine_stopped")
 
     async def idle(self) -> None:
@@ -166,9 +176,8 @@ class Engine:
         await self._queue.join()
 
     async def _stop(self, running: _Running) -> None:
-        if running.task is not None and not running.task.done():
-            running.task.cancel()
-            await asyncio.gather(running.task, return_exceptions=True)
+        if running.task is not None:
+            await _cancel(running.task)
         running.status.state = SourceState.stopped
         await running.source.close()
 
@@ -179,7 +188,7 @@ class Engine:
             self.limits.failures_before_open, self.limits.open_circuit_for
         )
         attempt = 0
-        while True:
+        while not running.removed:
             await running.resumed.wait()
             wait = breaker.wait_s(self.clock())
             if wait:

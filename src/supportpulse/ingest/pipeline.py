@@ -50,12 +50,30 @@ class IngestOptions:
 def ingest_file(
     path: Path, store: Store, settings: Settings, options: IngestOptions
 ) -> IngestSummary:
-    """Read one CSV or JSON Lines file into the store; bad rows go to quarantine."""
+    """Read one CSV or JSON Lines file into the store; bad rows go to quarantine.
+
+    Large twcs files score sentiment in spawned worker processes, so a script
+    calling this must guard its entry point with `if __name__ == "__main__":`.
+    """
     started = time.perf_counter()
     summary = IngestSummary(file=str(path))
+    store.limit_memory(settings.ingest.memory_limit_mb // 2)
+    try:
+        return _ingest(path, store, settings, options, started, summary)
+    finally:
+        store.limit_memory(None)
+
+
+def _ingest(
+    path: Path,
+    store: Store,
+    settings: Settings,
+    options: IngestOptions,
+    started: float,
+    summary: IngestSummary,
+) -> IngestSummary:
     encoding = options.encoding or settings.ingest.encoding
     limit = settings.ingest.max_field_size
-    store.limit_memory(settings.ingest.memory_limit_mb // 2)
     # Quarantine describes the latest reading of each file, so reading a file
     # again replaces its bad rows instead of listing them twice.
     store.execute(

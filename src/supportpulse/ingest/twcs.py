@@ -254,9 +254,12 @@ class ConversationBuilder:
     def _label_conversations(self) -> int:
         """Label every tweet with the smallest id reachable through reply links."""
         db = self._db
+        # The last row of a repeated tweet wins. A join on the latest line
+        # keeps the wide text columns out of a window, which cannot spill.
         db.execute(
-            "CREATE TABLE tweet AS SELECT * FROM staged"
-            " QUALIFY row_number() OVER (PARTITION BY tweet_id ORDER BY line DESC) = 1"
+            "CREATE TABLE tweet AS SELECT s.* FROM staged s JOIN ("
+            " SELECT tweet_id, max(line) AS line FROM staged GROUP BY tweet_id"
+            ") AS latest USING (tweet_id, line)"
         )
         db.execute("DROP TABLE staged")
         db.execute(
@@ -273,11 +276,17 @@ class ConversationBuilder:
         for round_number in range(1, _MAX_ROUNDS + 1):
             # Take the smallest label among neighbours, then jump to the label's
             # own label: labels spread along chains and collapse trees quickly.
+            # Two narrow steps (smallest neighbouring label per node, then
+            # merge) keep each hash table small enough to stay in memory.
+            db.execute(
+                "CREATE OR REPLACE TABLE nearest AS"
+                " SELECT k.a AS id, min(n.conversation) AS conversation"
+                " FROM link k JOIN label n ON n.id = k.b GROUP BY k.a"
+            )
             db.execute(
                 "CREATE OR REPLACE TABLE step AS"
-                " SELECT l.id, least(l.conversation, min(n.conversation)) AS conversation"
-                " FROM label l LEFT JOIN link k ON k.a = l.id"
-                " LEFT JOIN label n ON n.id = k.b GROUP BY l.id, l.conversation"
+                " SELECT l.id, least(l.conversation, coalesce(m.conversation, l.conversation))"
+                " AS conversation FROM label l LEFT JOIN nearest m USING (id)"
             )
             db.execute(
                 "CREATE OR REPLACE TABLE step AS"

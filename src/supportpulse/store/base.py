@@ -190,8 +190,9 @@ class Store(ABC):
     def analyze(self) -> None:  # noqa: B027 - only planners with statistics need it
         """Refresh the planner's statistics after a bulk load."""
 
-    def limit_memory(self, megabytes: int) -> None:  # noqa: B027 - servers manage their own
-        """Cap the memory an embedded engine may use in this process."""
+    def limit_memory(self, megabytes: int | None) -> None:  # noqa: B027 - servers manage their own
+        """Cap the memory an embedded engine may use in this process; None
+        restores the engine's default."""
 
     def _lock_for_migration(self) -> None:  # noqa: B027 - a no-op unless overridden
         """Serialize concurrent migrators; engines with one writer need nothing."""

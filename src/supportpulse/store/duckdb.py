@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -48,8 +49,11 @@ class DuckDBStore(Store):
     def _param_style(match: re.Match[str]) -> str:
         return f"${match[1]}"
 
-    def limit_memory(self, megabytes: int) -> None:
-        self.execute(f"SET memory_limit = '{int(megabytes)}MB'")
+    def limit_memory(self, megabytes: int | None) -> None:
+        if megabytes is None:
+            self.execute("RESET memory_limit")
+        else:
+            self.execute(f"SET memory_limit = '{int(megabytes)}MB'")
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params)
@@ -108,7 +112,10 @@ class DuckDBStore(Store):
             for statement in statements:
                 self.execute(statement)
         finally:
-            self._con.unregister("staged_rows")
+            # In a failed transaction unregister fails too; the first error
+            # is the one worth reporting.
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister("staged_rows")
 
     def close(self) -> None:
         self._con.close()
