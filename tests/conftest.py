@@ -103,3 +103,36 @@ def _csv_field_limit() -> Iterator[None]:
     limit = csv.field_size_limit()
     yield
     csv.field_size_limit(limit)
+
+
+@pytest.fixture
+def replicated_twcs(shared_data: Path) -> Callable[[Path, int], Path]:
+    """Writes the twcs sample `copies` times over with fresh ids: longer real
+    conversations for replays and memory limits."""
+    source = shared_data / "twcs" / "twcs_head_1000.csv"
+
+    def write(target: Path, copies: int) -> Path:
+        with source.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+
+        def shifted(ids: str, offset: int) -> str:
+            return ",".join(str(int(float(i)) + offset) for i in ids.split(",") if i)
+
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for copy in range(copies):
+                offset = copy * 10_000_000
+                for row in rows:
+                    parent = row["in_response_to_tweet_id"]
+                    writer.writerow({
+                        **row,
+                        "tweet_id": int(row["tweet_id"]) + offset,
+                        "response_tweet_id": shifted(row["response_tweet_id"], offset),
+                        "in_response_to_tweet_id": (
+                            f"{shifted(parent, offset)}.0" if parent else ""
+                        ),
+                    })  # fmt: skip
+        return target
+
+    return write

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 import shutil
@@ -10,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +20,6 @@ CLI = (
     shutil.which("supportpulse", path=str(Path(sys.executable).parent))
     or "supportpulse"
 )
-
-
-def _replicated_twcs(source: Path, target: Path, copies: int) -> Path:
-    """The twcs sample `copies` times over with fresh ids, for a longer replay."""
-    with source.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-
-    def shifted(ids: str, offset: int) -> str:
-        return ",".join(str(int(float(i)) + offset) for i in ids.split(",") if i)
-
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for copy in range(copies):
-            offset = copy * 10_000_000
-            for row in rows:
-                parent = row["in_response_to_tweet_id"]
-                writer.writerow({
-                    **row,
-                    "tweet_id": int(row["tweet_id"]) + offset,
-                    "response_tweet_id": shifted(row["response_tweet_id"], offset),
-                    "in_response_to_tweet_id": f"{shifted(parent, offset)}.0" if parent else "",
-                })  # fmt: skip
-    return target
 
 
 def _config(tmp_path: Path, data: Path, name: str) -> Path:
@@ -77,11 +53,9 @@ def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.mark.shared_data
 def test_engine_killed_at_random_points_ends_with_the_uninterrupted_store(
-    tmp_path: Path, shared_data: Path
+    tmp_path: Path, replicated_twcs: Callable[[Path, int], Path]
 ) -> None:
-    tweets = _replicated_twcs(
-        shared_data / "twcs" / "twcs_head_1000.csv", tmp_path / "tweets.csv", copies=8
-    )
+    tweets = replicated_twcs(tmp_path / "tweets.csv", 8)
     calm = _config(tmp_path, tweets, "calm")
     assert _run(calm).wait(timeout=120) == 0
     expected = _dump(tmp_path / "calm.duckdb")

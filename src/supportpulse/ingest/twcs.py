@@ -166,6 +166,9 @@ class ConversationBuilder:
         self._db = duckdb.connect(str(scratch / "scratch.duckdb"))
         self._db.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
         self._db.execute("SET preserve_insertion_order = false")
+        # One thread: each thread keeps its own hash tables, and the graph
+        # steps are memory-bound, not CPU-bound.
+        self._db.execute("SET threads = 1")
         spill = str(scratch / "spill").replace("'", "''")
         self._db.execute(f"SET temp_directory = '{spill}'")
         self._db.execute(
@@ -263,15 +266,17 @@ class ConversationBuilder:
         )
         db.execute("DROP TABLE staged")
         db.execute(
+            # UNION ALL: repeated links do not change the labels, and removing
+            # them would need a hash table as large as the graph.
             "CREATE TABLE link AS"
             " WITH edge AS ("
             "  SELECT tweet_id AS a, reply_to AS b FROM tweet WHERE reply_to IS NOT NULL"
-            "  UNION SELECT tweet_id, unnest(responses) FROM tweet)"
-            " SELECT a, b FROM edge UNION SELECT b, a FROM edge"
+            "  UNION ALL SELECT tweet_id, unnest(responses) FROM tweet)"
+            " SELECT a, b FROM edge UNION ALL SELECT b, a FROM edge"
         )
         db.execute(
             "CREATE TABLE label AS SELECT id, id AS conversation FROM"
-            " (SELECT tweet_id AS id FROM tweet UNION SELECT a FROM link)"
+            " (SELECT a AS id FROM link UNION SELECT tweet_id FROM tweet)"
         )
         for round_number in range(1, _MAX_ROUNDS + 1):
             # Take the smallest label among neighbours, then jump to the label's
