@@ -1,5 +1,8 @@
 """The KPI query: every figure of docs/metrics.md as one SQL statement.
 
+`tk` and `ms` are NOT MATERIALIZED so PostgreSQL plans through them with the
+tables' statistics instead of guessing the size of a materialized result.
+
 The same text runs on DuckDB and PostgreSQL; it uses only what both engines
 share (ordered-set percentiles, window functions, IS NOT DISTINCT FROM).
 """
@@ -93,7 +96,7 @@ first_agent AS (
         AND m.created_at < :until
     GROUP BY m.source, m.ticket_external_id
 ),
-tk AS (
+tk AS NOT MATERIALIZED (
     SELECT {picked}t.source AS t_source, t.external_id, t.created_at, t.csat,
         CASE WHEN t.resolved_at < :until THEN t.resolved_at END AS resolved_at,
         coalesce(CASE WHEN t.first_response_at < :until THEN t.first_response_at END,
@@ -107,7 +110,7 @@ tk AS (
 tk_due AS (
     SELECT tk.*, tk.created_at + tk.target_s * INTERVAL '1 second' AS due_at FROM tk
 ),
-ms AS (
+ms AS NOT MATERIALIZED (
     SELECT {picked}m.source AS m_source, m.external_id, m.ticket_external_id,
         m.created_at, m.author_role, m.reply_to, m.sentiment
     FROM messages m
