@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from supportpulse.alerts.rules import AlertSettings
-from supportpulse.errors import ConfigError
+from supportpulse.errors import ConfigError, first_line
 
 CONFIG_ENV = "SUPPORTPULSE_CONFIG"
 
@@ -199,7 +199,7 @@ def _read_document(path: Path) -> Any:
         document = json.loads(text) if is_json else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(
-            f"{path}: not valid JSON or YAML: {_first_line(exc)}"
+            f"{path}: not valid JSON or YAML: {first_line(exc)}"
         ) from None
     except RecursionError:
         raise ConfigError(
@@ -238,7 +238,3 @@ def _interpolate(node: Any, path: Path, key: tuple[str, ...]) -> Any:
         return os.environ[name]
 
     return _VAR.sub(substitute, node)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0]

@@ -62,3 +62,10 @@ class RetriableSourceError(SourceError):
 
 class FatalSourceError(SourceError):
     """Retrying cannot help (bad credentials, unknown endpoint): stop the source."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line of text, or its class name when it has none;
+    driver messages run to many lines of context that a one-line error omits."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

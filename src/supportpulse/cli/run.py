@@ -25,6 +25,7 @@ from supportpulse.engine.alerting import EngineAlerts
 from supportpulse.engine.runner import Engine, utc_now
 from supportpulse.errors import UserError
 from supportpulse.notify.notifier import Notifier
+from supportpulse.processes import process_running
 
 log = structlog.get_logger("supportpulse.cli.run")
 
@@ -177,12 +178,4 @@ def _status_line(source: dict[str, Any]) -> str:
 
 
 def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return isinstance(pid, int) and process_running(pid)

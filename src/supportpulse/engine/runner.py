@@ -378,9 +378,16 @@ class Engine:
         running.status.state = SourceState.failed
 
     async def _in_store(self, call: Callable[..., Any], *args: Any) -> Any:
-        # One connection, used by one thread at a time.
+        # One connection, used by one thread at a time. A cancelled caller
+        # still waits for its thread, or the next call would find the
+        # connection busy.
         async with self._store_lock:
-            return await asyncio.to_thread(call, *args)
+            work = asyncio.ensure_future(asyncio.to_thread(call, *args))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await asyncio.wait({work})
+                raise
 
     async def query(self, call: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking store call (KPIs, alert state) between writes."""

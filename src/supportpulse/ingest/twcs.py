@@ -26,6 +26,7 @@ import structlog
 from supportpulse.analytics.sentiment import BackgroundScorer, sentiments
 from supportpulse.errors import RecordError
 from supportpulse.ingest.timestamps import parse_timestamp
+from supportpulse.processes import process_running
 from supportpulse.store.columns import MESSAGE_SCHEMA, TICKET_SCHEMA, raw_json
 
 log = structlog.get_logger("supportpulse.ingest.twcs")
@@ -135,19 +136,9 @@ def _remove_abandoned_scratch() -> None:
     """Delete scratch folders of ingests that were killed before cleaning up."""
     for folder in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
         owner = folder.name.removeprefix(_SCRATCH_PREFIX).split("-")[0]
-        if owner.isdigit() and not _running(int(owner)):
+        if owner.isdigit() and not process_running(int(owner)):
             shutil.rmtree(folder, ignore_errors=True)
             log.info("abandoned_scratch_removed", folder=str(folder))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ConversationBuilder:

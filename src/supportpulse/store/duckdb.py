@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from supportpulse.errors import StoreError
+from supportpulse.errors import StoreError, first_line
 from supportpulse.store.base import Store, upsert_sql
 from supportpulse.store.url import StoreURL
 
@@ -36,13 +36,13 @@ class DuckDBStore(Store):
             self._con = duckdb.connect(url.target)
         except duckdb.IOException as exc:
             raise StoreError(
-                f"cannot open store file {url.target}: {_first_line(exc)}; "
+                f"cannot open store file {url.target}: {first_line(exc)}; "
                 "if another supportpulse process holds it, stop that process "
                 "or pass another --store"
             ) from None
         except duckdb.Error as exc:
             raise StoreError(
-                f"cannot open store file {url.target}: {_first_line(exc)}"
+                f"cannot open store file {url.target}: {first_line(exc)}"
             ) from None
 
     @staticmethod
@@ -71,7 +71,7 @@ class DuckDBStore(Store):
         try:
             return self._con.execute(self.placeholders(sql), dict(params or {}))
         except duckdb.Error as exc:
-            raise StoreError(f"store query failed: {_first_line(exc)}") from exc
+            raise StoreError(f"store query failed: {first_line(exc)}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -119,7 +119,3 @@ class DuckDBStore(Store):
 
     def close(self) -> None:
         self._con.close()
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 
-from supportpulse.errors import StoreError
+from supportpulse.errors import StoreError, first_line
 from supportpulse.store.base import Store, upsert_sql
 from supportpulse.store.url import StoreURL
 
@@ -28,7 +28,7 @@ class PostgresStore(Store):
         try:
             self._con = psycopg.connect(url.target, autocommit=True, connect_timeout=10)
         except (psycopg.Error, ValueError) as exc:
-            reason = _mask_password(_first_line(exc), url.password)
+            reason = _mask_password(first_line(exc), url.password)
             raise StoreError(
                 f"cannot connect to store {url.redacted()}: {reason}; "
                 "check that PostgreSQL runs, the URL's user and database exist, "
@@ -56,7 +56,7 @@ class PostgresStore(Store):
         try:
             return self._con.execute(query, dict(params) if params else None)
         except psycopg.Error as exc:
-            raise StoreError(f"store query failed: {_first_line(exc)}") from exc
+            raise StoreError(f"store query failed: {first_line(exc)}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -109,7 +109,7 @@ class PostgresStore(Store):
                     for row in zip(*columns, strict=True):
                         copy.write_row(row)
         except psycopg.Error as exc:
-            raise StoreError(f"store write failed: {_first_line(exc)}") from exc
+            raise StoreError(f"store write failed: {first_line(exc)}") from exc
 
     def close(self) -> None:
         self._con.close()
@@ -128,7 +128,3 @@ def _mask_password(text: str, password: str | None) -> str:
         if len(piece) >= 2:
             text = text.replace(piece, "***")
     return text
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
