@@ -152,7 +152,14 @@ def test_load_settings_rejects_an_unknown_key(
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("15m", 900), ("3600", 3600), ("PT1H", 3600), ("1.5h", 5400), ("2d", 172800)],
+    [
+        ("15m", 900),
+        ("3600", 3600),
+        ("PT1H", 3600),
+        ("1.5h", 5400),
+        ("2d", 172800),
+        ("200ms", 0.2),
+    ],
 )
 def test_load_settings_reads_durations_in_three_forms(
     tmp_path: Path, value: str, seconds: int

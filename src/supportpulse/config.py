@@ -30,12 +30,12 @@ from supportpulse.errors import ConfigError, first_line
 CONFIG_ENV = "SUPPORTPULSE_CONFIG"
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhd])\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _short_duration(value: object) -> object:
-    """Accept "15m", "4h", "1d" beside pydantic's seconds and ISO 8601 forms."""
+    """Accept "200ms", "15m", "4h", "1d" beside pydantic's seconds and ISO 8601."""
     if isinstance(value, str) and (match := _SHORT_DURATION.match(value)):
         try:
             return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])

@@ -41,10 +41,13 @@ def settings_from(config: Path | None) -> Settings:
     return load_settings(config)
 
 
-def store_from(store: str | None, settings: Settings, *, create: bool = True) -> Store:
+def store_from(
+    store: str | None, settings: Settings, *, create: bool = True, shared: bool = False
+) -> Store:
     """Open the store the user chose (option, environment, config, default);
-    commands that only read pass `create=False`."""
-    return open_store(resolve_store_url(store, settings.store), create=create)
+    commands that only read pass `create=False`, the live engine `shared=True`."""
+    url = resolve_store_url(store, settings.store)
+    return open_store(url, create=create, shared=shared)
 
 
 def parse_moment(value: str | None, option: str, settings: Settings) -> datetime | None:

@@ -77,7 +77,7 @@ def run(
         raise UserError(
             "no sources to run; add `sources:` to the config file or pass --replay FILE"
         )
-    with store_from(store, settings) as opened:
+    with store_from(store, settings, shared=True) as opened:
         asyncio.run(_run(Engine(opened, settings), settings, exit_when_done))
 
 

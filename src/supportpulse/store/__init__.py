@@ -11,11 +11,15 @@ from supportpulse.store.url import StoreURL, parse_store_url, resolve_store_url
 __all__ = ["Store", "StoreURL", "open_store", "parse_store_url", "resolve_store_url"]
 
 
-def open_store(url: StoreURL, *, migrate: bool = True, create: bool = True) -> Store:
+def open_store(
+    url: StoreURL, *, migrate: bool = True, create: bool = True, shared: bool = False
+) -> Store:
     """Connect to the store at `url` and bring its schema up to date.
 
     With `create` False a missing DuckDB file is an error rather than a new,
-    empty store: reading commands should not invent one from a typo.
+    empty store: reading commands should not invent one from a typo. A
+    `shared` DuckDB store holds its file only while it works, so other
+    processes can read between its writes.
     """
     store: Store
     embedded_file = url.engine == "duckdb" and url.target != ":memory:"
@@ -27,7 +31,7 @@ def open_store(url: StoreURL, *, migrate: bool = True, create: bool = True) -> S
     if url.engine == "duckdb":
         from supportpulse.store.duckdb import DuckDBStore
 
-        store = DuckDBStore(url)
+        store = DuckDBStore(url, shared=shared)
     else:
         from supportpulse.store.postgres import PostgresStore
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,19 @@ class DuckDBStore(Store):
 
     dialect = "duckdb"
 
-    def __init__(self, url: StoreURL) -> None:
+    def __init__(
+        self, url: StoreURL, *, shared: bool = False, lock_wait_s: float = 10.0
+    ) -> None:
+        """Open the file; with `shared` only for each transaction or query.
+
+        DuckDB lets one process hold a file at a time. A shared store (the
+        live engine's) lets go between batches, so `supportpulse kpis` and
+        friends can read meanwhile; both sides wait up to `lock_wait_s` for
+        the other to let go.
+        """
         super().__init__(url)
+        self.shared = shared
+        self.lock_wait_s = lock_wait_s
         try:
             if url.target != ":memory:":
                 Path(url.target).parent.mkdir(parents=True, exist_ok=True)
@@ -32,18 +44,45 @@ class DuckDBStore(Store):
                 f"cannot create the folder for store file {url.target}: "
                 f"{exc.strerror or exc}; pass a --store path in a writable folder"
             ) from None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._con = self._connect()
+        if shared and url.target != ":memory:":
+            self._release()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_wait_s
+        while True:
+            try:
+                return duckdb.connect(self.url.target)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"cannot open store file {self.url.target}: {first_line(exc)}; "
+                        "if another supportpulse process holds it, stop that process "
+                        "or pass another --store"
+                    ) from None
+                time.sleep(0.05)
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"cannot open store file {self.url.target}: {first_line(exc)}"
+                ) from None
+
+    def _release(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The open connection, or one opened for this use alone."""
+        if self._con is not None:
+            yield self._con
+            return
+        self._con = self._connect()
         try:
-            self._con = duckdb.connect(url.target)
-        except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open store file {url.target}: {first_line(exc)}; "
-                "if another supportpulse process holds it, stop that process "
-                "or pass another --store"
-            ) from None
-        except duckdb.Error as exc:
-            raise StoreError(
-                f"cannot open store file {url.target}: {first_line(exc)}"
-            ) from None
+            yield self._con
+        finally:
+            self._release()
 
     @staticmethod
     def _param_style(match: re.Match[str]) -> str:
@@ -61,27 +100,30 @@ class DuckDBStore(Store):
     def fetch(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cursor = self._run(sql, params)
-        names = [column[0] for column in cursor.description or []]
-        return names, cursor.fetchall()
+        with self._connection():
+            cursor = self._run(sql, params)
+            names = [column[0] for column in cursor.description or []]
+            return names, cursor.fetchall()
 
     def _run(
         self, sql: str, params: Mapping[str, Any] | None
     ) -> duckdb.DuckDBPyConnection:
-        try:
-            return self._con.execute(self.placeholders(sql), dict(params or {}))
-        except duckdb.Error as exc:
-            raise StoreError(f"store query failed: {first_line(exc)}") from exc
+        with self._connection() as con:
+            try:
+                return con.execute(self.placeholders(sql), dict(params or {}))
+            except duckdb.Error as exc:
+                raise StoreError(f"store query failed: {first_line(exc)}") from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._con.begin()
-        try:
-            yield
-        except BaseException:
-            self._con.rollback()
-            raise
-        self._con.commit()
+        with self._connection() as con:
+            con.begin()
+            try:
+                yield
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
 
     def write_tables(
         self,
@@ -107,15 +149,16 @@ class DuckDBStore(Store):
                 )
 
     def _from_arrow(self, rows: pa.Table, *statements: str) -> None:
-        self._con.register("staged_rows", rows)
-        try:
-            for statement in statements:
-                self.execute(statement)
-        finally:
-            # In a failed transaction unregister fails too; the first error
-            # is the one worth reporting.
-            with contextlib.suppress(duckdb.Error):
-                self._con.unregister("staged_rows")
+        with self._connection() as con:
+            con.register("staged_rows", rows)
+            try:
+                for statement in statements:
+                    self.execute(statement)
+            finally:
+                # In a failed transaction unregister fails too; the first
+                # error is the one worth reporting.
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister("staged_rows")
 
     def close(self) -> None:
-        self._con.close()
+        self._release()
