@@ -150,7 +150,8 @@ def test_rest_source_backs_off_as_told_and_loses_or_doubles_nothing(
     expected = sorted(record["id"] for record in RECORDS)
     assert _ids(store, "flaky") == expected
     assert _ids(store, "steady") == expected
-    assert status["flaky"]["state"] == "live"
+    assert status["flaky"]["state"] == "degraded"  # it failed minutes ago
+    assert status["steady"]["state"] == "live"
 
     # The request after the 429 waited at least the Retry-After it was given.
     times = [at for at, _ in flaky.calls]

@@ -198,7 +198,7 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except FatalSourceError as exc:
-                running.status.failed(exc)
+                running.status.failed(exc, self.clock())
                 running.status.state = SourceState.failed
                 log.error(
                     "source_failed",
@@ -207,7 +207,7 @@ class Engine:
                 )
                 return
             except Exception as exc:
-                running.status.failed(exc)
+                running.status.failed(exc, self.clock())
                 opened = breaker.failed(self.clock())
                 delay = self._retry_delay(exc, attempt)
                 attempt += 1
@@ -266,12 +266,8 @@ class Engine:
             await self._queue.put((running, page))
         if page.cursor is not None:
             running.cursor = page.cursor
-        if running.status.state in (
-            SourceState.starting,
-            SourceState.backing_off,
-            SourceState.failed,
-        ):
-            running.status.state = SourceState.live
+        if running.status.state is not SourceState.paused:
+            running.status.state = running.status.working(self.clock())
 
     # -- writer -----------------------------------------------------------
 
@@ -368,7 +364,7 @@ class Engine:
                 await asyncio.sleep(delay)
 
     async def _fail(self, running: _Running, exc: Exception) -> None:
-        running.status.failed(exc)
+        running.status.failed(exc, self.clock())
         log.error(
             "source_failed", source=running.config.name, error=running.status.last_error
         )

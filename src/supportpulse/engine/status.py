@@ -25,6 +25,9 @@ class SourceState(StrEnum):
 
 #: How far back the record rate looks.
 RATE_WINDOW_S = 60.0
+#: A source that failed within this many seconds but delivers again is
+#: degraded rather than live: it works, but not reliably.
+DEGRADED_FOR_S = 300.0
 
 
 @dataclass
@@ -39,6 +42,7 @@ class SourceStatus:
     newest_record: datetime | None = None
     records: int = 0
     failures: int = 0
+    last_failure: datetime | None = None
     _recent: deque[tuple[datetime, int]] = field(default_factory=deque, repr=False)
 
     def delivered(self, count: int, newest: datetime | None, now: datetime) -> None:
@@ -55,10 +59,19 @@ class SourceStatus:
         ):
             self._recent.popleft()
 
-    def failed(self, error: BaseException) -> None:
+    def failed(self, error: BaseException, now: datetime) -> None:
         """Remember the latest problem, with any password in it masked."""
         self.failures += 1
+        self.last_failure = now
         self.last_error = redact(f"{type(error).__name__}: {error}")[:500]
+
+    def working(self, now: datetime) -> SourceState:
+        """The state of a source that just delivered: live, or degraded when
+        it failed recently."""
+        recent = self.last_failure is not None and (
+            (now - self.last_failure).total_seconds() < DEGRADED_FOR_S
+        )
+        return SourceState.degraded if recent else SourceState.live
 
     def rate(self, now: datetime) -> float:
         """Records per second over the last minute."""

@@ -1,0 +1,33 @@
+"""Source status: state after delivering, lag, rate, redacted errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from supportpulse.engine.status import DEGRADED_FOR_S, SourceState, SourceStatus
+
+NOW = datetime(2024, 1, 1, 12)
+
+
+def test_status_delivering_after_a_recent_failure_is_degraded_then_live() -> None:
+    status = SourceStatus("zendesk-eu", "rest")
+    assert status.working(NOW) is SourceState.live
+
+    status.failed(TimeoutError("read timed out"), NOW)
+
+    assert status.working(NOW + timedelta(seconds=1)) is SourceState.degraded
+    later = NOW + timedelta(seconds=DEGRADED_FOR_S + 1)
+    assert status.working(later) is SourceState.live
+
+
+def test_status_reports_lag_rate_and_masks_passwords_in_errors() -> None:
+    status = SourceStatus("db", "sql")
+    status.delivered(120, NOW - timedelta(seconds=30), NOW)
+    status.failed(ConnectionError("postgresql://sp:CANARY@db/x refused"), NOW)
+
+    view = status.as_dict(NOW)
+
+    assert view["lag_s"] == 30.0
+    assert view["records"] == 120
+    assert view["rate_per_s"] == 2.0
+    assert "CANARY" not in view["last_error"]
