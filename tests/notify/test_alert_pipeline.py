@@ -1,4 +1,4 @@
-"""From tickets in a store to a signed webhook and a Slack message, and back.
+"""From tickets in a store to a signed webhook, Slack and email, and back.
 
 The evaluator runs over a real DuckDB store with time moved by its clock;
 its transitions go through the Notifier to real receivers on 127.0.0.1.
@@ -18,7 +18,7 @@ from supportpulse.notify.notifier import Notifier
 from supportpulse.store import Store
 
 from .samples import SECRET
-from .servers import http_receiver
+from .servers import http_receiver, smtp_receiver
 
 T0 = datetime(2024, 3, 1, 12, 0)
 
@@ -39,7 +39,11 @@ def test_alert_fires_notifies_and_resolves(duckdb_store: Store) -> None:
     duckdb_store.write(Batch(tickets=tickets))
     clock = Clock()
 
-    with http_receiver(secret=SECRET.encode()) as hook, http_receiver() as slack:
+    with (
+        http_receiver(secret=SECRET.encode()) as hook,
+        http_receiver() as slack,
+        smtp_receiver() as smtp,
+    ):
         settings = Settings.model_validate(
             {
                 "alerts": {
@@ -56,6 +60,14 @@ def test_alert_fires_notifies_and_resolves(duckdb_store: Store) -> None:
                     "notifications": [
                         {"type": "webhook", "url": hook.url, "secret": SECRET},
                         {"type": "slack", "url": slack.url},
+                        {
+                            "type": "email",
+                            "host": "127.0.0.1",
+                            "port": smtp.port,
+                            "starttls": False,
+                            "sender": "alerts@example.org",
+                            "recipients": ["oncall@example.org"],
+                        },
                     ],
                 }
             }
@@ -87,5 +99,9 @@ def test_alert_fires_notifies_and_resolves(duckdb_store: Store) -> None:
     assert [json.loads(r.body)["text"].split(" ")[0] for r in slack.requests] == [
         ":rotating_light:",
         ":white_check_mark:",
+    ]
+    assert [message["Subject"] for _, message in smtp.messages] == [
+        "[supportpulse] FIRING busy for team=billing",
+        "[supportpulse] RESOLVED busy for team=billing",
     ]
     assert [t.state.value for t in reversed(history)] == ["firing", "resolved", "ok"]
