@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
 CLI = (
@@ -72,3 +74,47 @@ def test_run_replay_moves_kpis_while_running_and_ends_equal_to_ingest(
 def _figures(text: str) -> object:
     # Means sum in a different order on the two paths: equal to 9 digits.
     return json.loads(text, parse_float=lambda value: round(float(value), 9))["groups"]
+
+
+@pytest.mark.shared_data
+def test_run_sigterm_drains_and_commits_what_it_stored(
+    tmp_path: Path, replicated_twcs: Callable[[Path, int], Path]
+) -> None:
+    tweets = replicated_twcs(tmp_path / "tweets.csv", 2)
+    store = tmp_path / "live.duckdb"
+    config = tmp_path / "live.json"
+    config.write_text(json.dumps({
+        "store": str(store),
+        "engine": {"status_file": str(tmp_path / "status.json"), "batch_wait": "20ms"},
+        # Slow enough that the replay is still running when the signal comes.
+        "sources": [{"name": "replay", "type": "replay",
+                     "options": {"path": str(tweets), "speed": 3000}}],
+    }))  # fmt: skip
+    engine = subprocess.Popen(
+        [CLI, "run", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    status = tmp_path / "status.json"
+    while (
+        not status.exists()
+        or not json.loads(status.read_text())["sources"][0]["records"]
+    ):
+        assert engine.poll() is None, "the engine ended before it stored anything"
+        time.sleep(0.1)
+
+    engine.send_signal(signal.SIGTERM)
+    _, errors = engine.communicate(timeout=60)
+
+    assert engine.returncode == 0, errors
+    final = json.loads(status.read_text())
+    assert final["running"] is False
+    stored = final["sources"][0]["records"]
+    with duckdb.connect(str(store), read_only=True) as db:
+        (cursor,) = db.execute("SELECT cursor FROM source_cursors").fetchone() or (
+            "{}",
+        )
+        (messages,) = db.execute("SELECT count(*) FROM messages").fetchone() or (0,)
+    # Every record the engine reported stored is covered by the saved cursor.
+    assert json.loads(cursor)["position"] == stored
+    assert 0 < messages <= stored < 2000

@@ -172,3 +172,22 @@ def test_rest_source_stops_on_401_and_names_the_fix(
     assert "401" in status[0]["last_error"]
     assert "credentials" in status[0]["last_error"]
     assert len(locked.calls) == 1
+
+
+def test_rest_sources_of_one_origin_keep_each_ticket_once(
+    tmp_path: Path, vendor: Any
+) -> None:
+    server = vendor([])
+    store = open_store(parse_store_url(str(tmp_path / "rest.duckdb")))
+    # A webhook relay and a poller of the same help desk: two sources, one origin.
+    sources = [
+        _source(name, server).model_copy(
+            update={"options": {**_source(name, server).options,
+                                "record_source": "helpdesk"}}
+        )
+        for name in ("poller", "relay")
+    ]  # fmt: skip
+
+    _run_until_synced(store, sources)
+
+    assert _ids(store, "helpdesk") == sorted(record["id"] for record in RECORDS)
