@@ -136,3 +136,33 @@ def replicated_twcs(shared_data: Path) -> Callable[[Path, int], Path]:
         return target
 
     return write
+
+
+MARIADB_SERVER = "mysql+pymysql://root@127.0.0.1:3306"
+
+
+@pytest.fixture(scope="session")
+def mariadb_database() -> Iterator[Callable[[], str]]:
+    """A factory of empty MariaDB databases (SQLAlchemy URLs), dropped afterwards."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(MARIADB_SERVER, connect_args={"connect_timeout": 5})
+    try:
+        admin.connect().close()
+    except sa.exc.OperationalError as error:
+        skip_or_fail(f"MariaDB at 127.0.0.1:3306 is unreachable: {error.orig}")
+
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"sp_test_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"CREATE DATABASE {name}"))
+        created.append(name)
+        return f"{MARIADB_SERVER}/{name}"
+
+    yield create
+    with admin.begin() as connection:
+        for name in created:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+    admin.dispose()

@@ -26,6 +26,9 @@ def parse_timestamp(value: object, zone: tzinfo, field: str) -> datetime:
     and epoch seconds or milliseconds. Raises RecordError naming the field
     otherwise.
     """
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return moment.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _from_epoch(value, field)
     if not isinstance(value, str) or not value.strip():

@@ -1,0 +1,181 @@
+"""The database source against real SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from supportpulse.config import EngineSettings, Settings, SourceSettings
+from supportpulse.engine.runner import Engine
+from supportpulse.store import Store, open_store, parse_store_url
+
+pytestmark = pytest.mark.timeout(180)
+
+T0 = datetime(2024, 5, 1, 9, 0)
+
+# The seed-era ticket table: what many teams keep in their own database.
+TICKETS = sa.Table(
+    "support_tickets",
+    sa.MetaData(),
+    sa.Column("ticket_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("responded_at", sa.DateTime),
+    sa.Column("team", sa.String(40)),
+    sa.Column("status", sa.String(20)),
+    sa.Column("priority", sa.String(10)),
+    sa.Column("category", sa.String(40)),
+    sa.Column("assigned_to", sa.String(40)),
+    sa.Column("resolution_minutes", sa.Integer),
+    sa.Column("satisfaction_score", sa.Integer),
+    sa.Column("tags", sa.String(200)),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+                        "mariadb"])  # fmt: skip
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database holding the ticket table, on each engine."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'helpdesk.sqlite'}"
+    elif request.param == "postgresql":
+        url = request.getfixturevalue("pg_database")().replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    else:
+        url = request.getfixturevalue("mariadb_database")()
+    engine = sa.create_engine(url)
+    TICKETS.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def _row(number: int, updated: datetime, team: str = "billing") -> dict[str, Any]:
+    created = T0 + timedelta(minutes=number)
+    return {
+        "ticket_id": number, "created_at": created,
+        "responded_at": created + timedelta(minutes=30), "team": team,
+        "status": "open", "priority": ("P1", "P2", "P3")[number % 3],
+        "category": "billing", "assigned_to": f"agent{number % 4}",
+        "resolution_minutes": None, "satisfaction_score": 1 + number % 5,
+        "tags": "a,b", "updated_at": updated,
+    }  # fmt: skip
+
+
+def _source(url: str, **options: Any) -> SourceSettings:
+    return SourceSettings(
+        name="helpdesk", type="database", interval=timedelta(milliseconds=30),
+        options={
+            "url": url, "table": "support_tickets", "batch_size": 25, "lookback_s": 1,
+            "mappings": {"agent": "assigned_to", "csat": "satisfaction_score"},
+            "values": {"priority": {"P1": "urgent", "P2": "high", "P3": "low"}},
+            **options,
+        },
+    )  # fmt: skip
+
+
+Phase = tuple[Callable[[], None] | None, Callable[[Store], bool]]
+
+
+def _sync(
+    store: Store, source: SourceSettings, phases: list[Phase]
+) -> list[dict[str, Any]]:
+    """Run the engine through phases: make a change, wait until the store shows it."""
+    limits = EngineSettings(batch_wait=timedelta(milliseconds=10))
+    settings = Settings(engine=limits, sources=[source])
+
+    async def scenario() -> list[dict[str, Any]]:
+        engine = Engine(store, settings)
+        await engine.start()
+        for change, shown in phases:
+            if change is not None:
+                await asyncio.to_thread(change)
+            for _ in range(600):
+                if await engine.query(shown, store) or _failed(engine):
+                    break
+                await asyncio.sleep(0.05)
+        status = engine.status()
+        await engine.stop()
+        return status
+
+    return asyncio.run(scenario())
+
+
+def _failed(engine: Engine) -> bool:
+    return any(status["state"] == "failed" for status in engine.status())
+
+
+def _tickets(store: Store) -> dict[str, tuple[Any, ...]]:
+    _, rows = store.fetch(
+        "SELECT external_id, team, priority, agent, csat FROM tickets "
+        "WHERE source = 'helpdesk'"
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_database_source_backfills_then_follows_inserts_and_updates_exactly_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    db = sa.create_engine(database_url)
+    same_second = T0 + timedelta(days=1)
+    with db.begin() as connection:
+        # Many rows share one updated_at: the key breaks the tie.
+        connection.execute(TICKETS.insert(), [_row(n, same_second) for n in range(120)])
+    store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
+
+    def change() -> None:
+        with db.begin() as connection:
+            later = [_row(n, same_second) for n in range(120, 150)]
+            connection.execute(TICKETS.insert(), later)
+            connection.execute(
+                TICKETS.update()
+                .where(TICKETS.c.ticket_id < 10)
+                .values(team="retention", updated_at=same_second + timedelta(seconds=5))
+            )
+
+    def backfilled(store: Store) -> bool:
+        return len(_tickets(store)) == 120
+
+    def followed(store: Store) -> bool:
+        tickets = _tickets(store)
+        return len(tickets) == 150 and tickets.get("3", ("",))[0] == "retention"
+
+    status = _sync(
+        store, _source(database_url), [(None, backfilled), (change, followed)]
+    )
+    db.dispose()
+
+    tickets = _tickets(store)
+    assert status[0]["state"] in ("live", "degraded"), status
+    assert sorted(tickets, key=int) == [str(n) for n in range(150)]
+    assert tickets["3"] == ("retention", "urgent", "agent3", 4.0)
+    assert tickets["130"] == ("billing", "high", "agent2", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("table", "support_tickets; DROP TABLE support_tickets"),
+     ("updated_column", "updated_at) OR 1=1 --"),
+     ("key_column", 'ticket_id"; DELETE FROM support_tickets; --')],
+)  # fmt: skip
+def test_database_source_refuses_names_missing_from_the_schema(
+    database_url: str, tmp_path: Path, option: str, value: str
+) -> None:
+    store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
+
+    never: Phase = (None, lambda _: False)
+    status = _sync(store, _source(database_url, **{option: value}), [never])
+
+    assert status[0]["state"] == "failed"
+    assert value.split()[0][:10] in status[0]["last_error"]
+    with sa.create_engine(database_url).connect() as connection:
+        assert (
+            connection.execute(sa.text("SELECT count(*) FROM support_tickets")).scalar()
+            == 0
+        )
