@@ -25,6 +25,7 @@ from supportpulse.cli.context import (
     store_from,
 )
 from supportpulse.cli.render import ingest_line, kpi_table
+from supportpulse.cli.sources import sources_app
 from supportpulse.errors import StoreError, SupportPulseError, UserError
 from supportpulse.ingest.pipeline import IngestOptions, ingest_file, quarantine_name
 from supportpulse.logs import configure_logging, debug_enabled
@@ -239,6 +240,7 @@ def quarantine(
 app.command()(run_command.run)
 app.command()(run_command.status)
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(sources_app, name="sources")
 
 
 @app.command()

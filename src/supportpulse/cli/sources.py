@@ -1,0 +1,85 @@
+"""`supportpulse sources`: list the configured sources and try one out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from supportpulse.cli.context import ConfigOption, settings_from
+from supportpulse.engine.runner import build_source
+from supportpulse.errors import SourceError, UserError
+from supportpulse.model import Batch
+from supportpulse.sources import PullSource, PushSource, Source
+
+sources_app = typer.Typer(help="List configured sources and check that one works.")
+
+#: How long `sources test` waits for a push source's first page.
+FIRST_PAGE_S = 10.0
+
+
+@sources_app.command("list")
+def list_sources(config: ConfigOption = None) -> None:
+    """Print each configured source with its type and schedule."""
+    settings = settings_from(config)
+    if not settings.sources:
+        typer.echo("No sources configured; add `sources:` to the config file.")
+    for source in settings.sources:
+        state = "" if source.enabled else " (disabled)"
+        typer.echo(f"{source.name}: {source.type}, every {source.interval}{state}")
+
+
+@sources_app.command("test")
+def check_source(
+    name: Annotated[str, typer.Argument(help="The source's name in the config file.")],
+    config: ConfigOption = None,
+    rows: Annotated[int, typer.Option(min=1, max=50, help="Sample rows to show.")] = 3,
+) -> None:
+    """Connect to one source, show its field mapping and a few mapped rows.
+
+    Nothing is written to the store and no cursor moves.
+    """
+    settings = settings_from(config)
+    chosen = next((source for source in settings.sources if source.name == name), None)
+    if chosen is None:
+        known = ", ".join(source.name for source in settings.sources) or "none"
+        raise UserError(f"no source named '{name}' in the config; sources: {known}")
+
+    source = build_source(chosen, settings)
+    try:
+        batch, described = asyncio.run(_first_batch(source))
+    except SourceError as exc:
+        raise UserError(f"source '{name}' does not work: {exc}") from None
+
+    typer.echo(f"source '{name}' ({chosen.type}): connected")
+    if described:
+        typer.echo("mapping (ticket field <- column):")
+        for field, column in sorted(described.items()):
+            typer.echo(f"  {field} <- {column}")
+    typer.echo(
+        f"first page: {len(batch.tickets)} tickets, {len(batch.messages)} messages, "
+        f"{len(batch.quarantined)} unusable"
+    )
+    for ticket in batch.tickets[:rows]:
+        typer.echo(
+            f"  ticket {ticket.external_id}: created {ticket.created_at:%Y-%m-%d %H:%M}, "
+            f"team {ticket.team}, priority {ticket.priority}, status {ticket.status}"
+        )
+    for record in batch.quarantined[:rows]:
+        typer.echo(f"  unusable: {record.reason}")
+
+
+async def _first_batch(source: Source) -> tuple[Batch, dict[str, Any]]:
+    try:
+        if isinstance(source, PullSource):
+            page = await source.pull(None)
+        else:
+            assert isinstance(source, PushSource)
+            stream = source.stream(None)
+            page = await asyncio.wait_for(anext(stream), FIRST_PAGE_S)
+        batch = source.normalize(page)
+        describe = getattr(source, "describe", None)
+        return batch, describe() if callable(describe) else {}
+    finally:
+        await source.close()
