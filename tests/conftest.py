@@ -43,13 +43,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def _pg_admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5)
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[Callable[[], str]]:
-    """A factory of empty databases on the local server, all dropped afterwards."""
+    """A factory of empty databases on the local server, all dropped afterwards.
+
+    Each step opens its own admin connection: a test may restart the server.
+    """
     try:
-        admin = psycopg.connect(
-            f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5
-        )
+        _pg_admin().close()
     except psycopg.OperationalError as error:
         skip_or_fail(f"PostgreSQL at {PG_SERVER} is unreachable: {error}")
 
@@ -57,12 +62,13 @@ def pg_database() -> Iterator[Callable[[], str]]:
 
     def create() -> str:
         name = f"sp_test_{uuid.uuid4().hex[:12]}"
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        with _pg_admin() as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         created.append(name)
         return f"{PG_SERVER}/{name}"
 
-    with admin:
-        yield create
+    yield create
+    with _pg_admin() as admin:
         for name in created:
             # FORCE ends sessions a crashed CLI run may have left open.
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -179,3 +181,40 @@ def test_database_source_refuses_names_missing_from_the_schema(
             connection.execute(sa.text("SELECT count(*) FROM support_tickets")).scalar()
             == 0
         )
+
+
+@pytest.mark.postgres
+def test_database_source_reconnects_after_postgresql_restarts(
+    pg_database: Callable[[], str], tmp_path: Path
+) -> None:
+    cluster = next(Path("/etc/postgresql").glob("*"), None)
+    if shutil.which("pg_ctlcluster") is None or cluster is None:
+        pytest.skip("pg_ctlcluster is not available to restart PostgreSQL")
+    url = pg_database().replace("postgresql://", "postgresql+psycopg://")
+    db = sa.create_engine(url)
+    TICKETS.metadata.create_all(db)
+    with db.begin() as connection:
+        connection.execute(TICKETS.insert(), [_row(n, T0) for n in range(40)])
+    db.dispose()
+    store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
+
+    def restart_then_insert() -> None:
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", cluster.name, "main", "restart"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        again = sa.create_engine(url)
+        with again.begin() as connection:
+            later = T0 + timedelta(hours=1)
+            connection.execute(
+                TICKETS.insert(), [_row(n, later) for n in range(40, 60)]
+            )
+        again.dispose()
+
+    status = _sync(store, _source(url), [
+        (None, lambda store: len(_tickets(store)) == 40),
+        (restart_then_insert, lambda store: len(_tickets(store)) == 60),
+    ])  # fmt: skip
+
+    assert sorted(_tickets(store), key=int) == [str(n) for n in range(60)]
+    assert status[0]["state"] in ("live", "degraded")
