@@ -15,6 +15,11 @@ import sqlalchemy as sa
 
 from supportpulse.config import EngineSettings, Settings, SourceSettings
 from supportpulse.engine.runner import Engine
+from supportpulse.sources.database import (
+    NotifyingDatabaseSource,
+    NotifyOptions,
+    notify_trigger_sql,
+)
 from supportpulse.store import Store, open_store, parse_store_url
 
 pytestmark = pytest.mark.timeout(180)
@@ -218,3 +223,39 @@ def test_database_source_reconnects_after_postgresql_restarts(
 
     assert sorted(_tickets(store), key=int) == [str(n) for n in range(60)]
     assert status[0]["state"] in ("live", "degraded")
+
+
+@pytest.mark.postgres
+def test_database_notify_source_reads_a_new_row_on_notify_not_on_the_safety_net(
+    pg_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = pg_database().replace("postgresql://", "postgresql+psycopg://")
+    db = sa.create_engine(url)
+    TICKETS.metadata.create_all(db)
+    with db.begin() as connection:
+        connection.execute(TICKETS.insert(), [_row(n, T0) for n in range(10)])
+    source = _source(url).model_copy(update={"type": "database-notify", "options": {
+        **_source(url).options, "safety_net_s": 3600}})  # fmt: skip
+    NotifyingDatabaseSource(source.name, NotifyOptions.model_validate(source.options),
+                            Settings()).install_trigger()  # fmt: skip
+    store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
+
+    def insert() -> None:
+        with db.begin() as connection:
+            connection.execute(TICKETS.insert(), [_row(10, T0 + timedelta(hours=1))])
+
+    # The safety net is an hour away: only the notification can bring row 10.
+    _sync(store, source, [
+        (None, lambda store: len(_tickets(store)) == 10),
+        (insert, lambda store: len(_tickets(store)) == 11),
+    ])  # fmt: skip
+    db.dispose()
+
+    assert sorted(_tickets(store), key=int) == [str(n) for n in range(11)]
+
+
+def test_notify_trigger_sql_quotes_the_table_as_an_identifier() -> None:
+    sql = notify_trigger_sql('odd"name', "supportpulse_tickets")
+
+    assert 'ON "odd""name"' in sql
+    assert "pg_notify('supportpulse_tickets', '')" in sql

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
+import psycopg
 import typer
 
 from supportpulse.cli.context import ConfigOption, settings_from
@@ -12,6 +13,7 @@ from supportpulse.engine.runner import build_source
 from supportpulse.errors import SourceError, UserError
 from supportpulse.model import Batch
 from supportpulse.sources import PullSource, PushSource, Source
+from supportpulse.sources.database import NotifyingDatabaseSource
 
 sources_app = typer.Typer(help="List configured sources and check that one works.")
 
@@ -83,3 +85,33 @@ async def _first_batch(source: Source) -> tuple[Batch, dict[str, Any]]:
         return batch, describe() if callable(describe) else {}
     finally:
         await source.close()
+
+
+@sources_app.command("trigger")
+def trigger(
+    name: Annotated[
+        str, typer.Argument(help="A database-notify source in the config.")
+    ],
+    config: ConfigOption = None,
+    install: Annotated[
+        bool,
+        typer.Option(help="Create it now (needs a role allowed to change the table)."),
+    ] = False,
+) -> None:
+    """Print (or install) the PostgreSQL trigger a database-notify source listens to."""
+    settings = settings_from(config)
+    chosen = next((source for source in settings.sources if source.name == name), None)
+    if chosen is None or chosen.type != "database-notify":
+        raise UserError(f"no database-notify source named '{name}' in the config")
+    source = build_source(chosen, settings)
+    assert isinstance(source, NotifyingDatabaseSource)
+    try:
+        if install:
+            source.install_trigger()
+            typer.echo(f"trigger installed on table '{source.notify.table}'")
+        else:
+            typer.echo(source.trigger_sql())
+    except (SourceError, psycopg.Error) as exc:
+        raise UserError(
+            f"source '{name}': {str(exc).strip().splitlines()[0]}"
+        ) from None
