@@ -204,3 +204,25 @@ def test_load_settings_missing_file_names_it(tmp_path: Path) -> None:
     path = tmp_path / "absent.yaml"
 
     assert f"{path}: cannot read config file" in config_error(path)
+
+
+def test_load_settings_reads_a_secret_from_a_file_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "db_password").write_text("s3cret\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("store: postgresql://sp:${file:db_password}@127.0.0.1/support\n")
+
+    settings = load_settings(config)
+
+    assert settings.store == "postgresql://sp:s3cret@127.0.0.1/support"
+
+
+def test_load_settings_names_the_key_of_an_unreadable_secrets_file(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("store: postgresql://sp:${file:missing}@127.0.0.1/support\n")
+
+    with pytest.raises(ConfigError, match=r"key 'store' reads secrets file .*missing"):
+        load_settings(config)

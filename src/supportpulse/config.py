@@ -29,7 +29,7 @@ from supportpulse.errors import ConfigError, first_line
 
 CONFIG_ENV = "SUPPORTPULSE_CONFIG"
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*))\}")
 _SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhd])\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -213,8 +213,22 @@ def _read_document(path: Path) -> Any:
     return document
 
 
+def _read_secret(path: Path, dotted: str, secret_file: str) -> str:
+    """The contents of a secrets file (such as a Docker or Kubernetes secret),
+    without its trailing newline; relative paths start at the config file."""
+    location = (path.parent / secret_file.strip()).expanduser()
+    try:
+        return location.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(
+            f"{path}: key '{dotted}' reads secrets file {location}, which cannot be "
+            "read; check the path and its permissions"
+        ) from None
+
+
 def _interpolate(node: Any, path: Path, key: tuple[str, ...]) -> Any:
-    """Replace `${VAR}` in every string value; a missing variable names its key."""
+    """Replace `${VAR}` and `${file:PATH}` in every string value; a missing
+    variable or unreadable file names its key."""
     if isinstance(node, dict):
         return {
             name: _interpolate(value, path, (*key, str(name)))
@@ -227,10 +241,13 @@ def _interpolate(node: Any, path: Path, key: tuple[str, ...]) -> Any:
     if not isinstance(node, str):
         return node
 
+    dotted = ".".join(key)
+
     def substitute(match: re.Match[str]) -> str:
-        name = match[1]
+        secret_file, name = match[1], match[2]
+        if secret_file is not None:
+            return _read_secret(path, dotted, secret_file)
         if name not in os.environ:
-            dotted = ".".join(key)
             raise ConfigError(
                 f"{path}: key '{dotted}' uses ${{{name}}}, which is not set; "
                 "export it or remove the reference"
