@@ -152,7 +152,10 @@ def mariadb_database() -> Iterator[Callable[[], str]]:
     """A factory of empty MariaDB databases (SQLAlchemy URLs), dropped afterwards."""
     import sqlalchemy as sa
 
-    admin = sa.create_engine(MARIADB_SERVER, connect_args={"connect_timeout": 5})
+    # Pre-ping: a test may restart the server under the pooled connection.
+    admin = sa.create_engine(
+        MARIADB_SERVER, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
     try:
         admin.connect().close()
     except sa.exc.OperationalError as error:

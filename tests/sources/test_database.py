@@ -188,14 +188,43 @@ def test_database_source_refuses_names_missing_from_the_schema(
         )
 
 
-@pytest.mark.postgres
-def test_database_source_reconnects_after_postgresql_restarts(
-    pg_database: Callable[[], str], tmp_path: Path
+def _restart(service: str, shared_data: Path) -> None:
+    """Stop a local database server hard and start it again as the machine does."""
+    if service == "postgresql":
+        cluster = next(Path("/etc/postgresql").glob("*"), None)
+        if shutil.which("pg_ctlcluster") is None or cluster is None:
+            pytest.skip("pg_ctlcluster is not available to restart PostgreSQL")
+        command = ["pg_ctlcluster", "--skip-systemctl-redirect", cluster.name, "main",
+                   "restart"]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        return
+    daemon = shutil.which("start-stop-daemon")
+    ensure = shared_data.parent / "scripts" / "ensure-services"
+    if daemon is None or not ensure.exists():
+        pytest.skip("no start-stop-daemon or ensure-services to restart MariaDB")
+    subprocess.run(
+        [daemon, "--stop", "--oknodo", "--retry", "30", "--exec", "/usr/sbin/mariadbd"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [str(ensure), "mariadb"], check=True, capture_output=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "service", [pytest.param("postgresql", marks=pytest.mark.postgres), "mariadb"]
+)
+def test_database_source_reconnects_after_the_server_restarts(
+    request: pytest.FixtureRequest, shared_data: Path, tmp_path: Path, service: str
 ) -> None:
-    cluster = next(Path("/etc/postgresql").glob("*"), None)
-    if shutil.which("pg_ctlcluster") is None or cluster is None:
-        pytest.skip("pg_ctlcluster is not available to restart PostgreSQL")
-    url = pg_database().replace("postgresql://", "postgresql+psycopg://")
+    if service == "postgresql":
+        url = request.getfixturevalue("pg_database")().replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    else:
+        url = request.getfixturevalue("mariadb_database")()
     db = sa.create_engine(url)
     TICKETS.metadata.create_all(db)
     with db.begin() as connection:
@@ -204,11 +233,8 @@ def test_database_source_reconnects_after_postgresql_restarts(
     store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
 
     def restart_then_insert() -> None:
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", cluster.name, "main", "restart"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-        again = sa.create_engine(url)
+        _restart(service, shared_data)
+        again = sa.create_engine(url, pool_pre_ping=True)
         with again.begin() as connection:
             later = T0 + timedelta(hours=1)
             connection.execute(
