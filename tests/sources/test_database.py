@@ -285,3 +285,25 @@ def test_notify_trigger_sql_quotes_the_table_as_an_identifier() -> None:
 
     assert 'ON "odd""name"' in sql
     assert "pg_notify('supportpulse_tickets', '')" in sql
+
+
+def test_database_source_reads_a_query_with_bound_parameters(
+    database_url: str, tmp_path: Path
+) -> None:
+    db = sa.create_engine(database_url)
+    with db.begin() as connection:
+        connection.execute(
+            TICKETS.insert(),
+            [_row(n, T0, team="billing" if n % 2 else "sales") for n in range(20)],
+        )
+    db.dispose()
+    store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
+    source = _source(database_url, table=None, query=(
+        "SELECT ticket_id, created_at, responded_at, team, priority, assigned_to, "
+        "satisfaction_score, updated_at FROM support_tickets WHERE team = :team"
+    ), query_params={"team": "sales"})  # fmt: skip
+
+    _sync(store, source, [(None, lambda store: len(_tickets(store)) == 10)])
+
+    assert sorted(_tickets(store), key=int) == [str(n) for n in range(0, 20, 2)]
+    assert {team for team, *_ in _tickets(store).values()} == {"sales"}

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 import structlog
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from supportpulse.config import Settings
 from supportpulse.errors import (
@@ -46,7 +46,11 @@ class DatabaseOptions(SourceOptions):
     """Which database, which table, and how its columns map onto tickets."""
 
     url: str
-    table: str
+    #: A table or view; or else `query`, a SELECT of your own.
+    table: str | None = None
+    query: str | None = None
+    #: Values for `:name` parameters in `query`, always bound, never formatted in.
+    query_params: dict[str, Any] = Field(default_factory=dict)
     updated_column: str = "updated_at"
     key_column: str = "ticket_id"
     mappings: dict[str, str] = Field(default_factory=dict)
@@ -56,6 +60,12 @@ class DatabaseOptions(SourceOptions):
     lookback_s: float = Field(default=5.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     record_source: str | None = None
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> DatabaseOptions:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give either table or query, not both or neither")
+        return self
 
 
 class DatabaseSource(PullSource):
@@ -78,22 +88,14 @@ class DatabaseSource(PullSource):
             url, pool_pre_ping=True, connect_args=_connect_args(url, options)
         )
         self._select: sa.Select[Any] | None = None
+        self._what = ""
         self._columns: list[str] = []
         self._mapping: FlatMapping | None = None
 
     def _reflect(self) -> None:
-        """Check the table and columns against the database, then build the query."""
-        try:
-            inspector = sa.inspect(self._engine)
-            names = inspector.get_table_names() + inspector.get_view_names()
-        except sa.exc.OperationalError as exc:
-            raise RetriableSourceError(self._problem(exc)) from exc
-        if self.db.table not in names:
-            raise FatalSourceError(
-                f"source '{self.name}': table '{self.db.table}' does not exist; "
-                f"tables are: {', '.join(sorted(names)) or 'none'}"
-            )
-        columns = [column["name"] for column in inspector.get_columns(self.db.table)]
+        """Check names against the database, then build the keyset query."""
+        source = self._query_source() if self.db.query else self._table_source()
+        columns = list(source.c.keys())
         wanted = {
             "updated_column": self.db.updated_column,
             "key_column": self.db.key_column,
@@ -106,13 +108,12 @@ class DatabaseSource(PullSource):
             if column not in columns:
                 raise FatalSourceError(
                     f"source '{self.name}': {key} '{column}' is not a column of "
-                    f"'{self.db.table}'; columns are: {', '.join(columns)}"
+                    f"{self._what}; columns are: {', '.join(columns)}"
                 )
-        table = sa.table(self.db.table, *(sa.column(name) for name in columns))
         self._columns = columns
-        self._updated = table.c[self.db.updated_column]
-        self._key = table.c[self.db.key_column]
-        self._select = sa.select(table).order_by(self._updated, self._key)
+        self._updated = source.c[self.db.updated_column]
+        self._key = source.c[self.db.key_column]
+        self._select = sa.select(source).order_by(self._updated, self._key)
         overrides = {**self.settings.mappings, **self.db.mappings}
         try:
             self._mapping = FlatMapping.detect(
@@ -120,6 +121,41 @@ class DatabaseSource(PullSource):
             )
         except InputError as exc:
             raise FatalSourceError(str(exc)) from None
+
+    def _table_source(self) -> sa.TableClause:
+        table = self.db.table or ""
+        self._what = f"table '{table}'"
+        try:
+            inspector = sa.inspect(self._engine)
+            names = inspector.get_table_names() + inspector.get_view_names()
+        except sa.exc.OperationalError as exc:
+            raise RetriableSourceError(self._problem(exc)) from exc
+        if table not in names:
+            raise FatalSourceError(
+                f"source '{self.name}': table '{table}' does not exist; "
+                f"tables are: {', '.join(sorted(names)) or 'none'}"
+            )
+        columns = [column["name"] for column in inspector.get_columns(table)]
+        return sa.table(table, *(sa.column(name) for name in columns))
+
+    def _query_source(self) -> sa.Subquery:
+        """The user's SELECT as a subquery; its columns found by running it once
+        with no rows wanted."""
+        self._what = "the query"
+        text = sa.text(self.db.query or "").bindparams(**self.db.query_params)
+        probe = (
+            sa.select(sa.text("*"))
+            .select_from(text.columns().subquery("probe"))
+            .limit(0)
+        )
+        try:
+            with self._engine.connect() as connection:
+                columns = list(connection.execute(probe).keys())
+        except sa.exc.OperationalError as exc:
+            raise RetriableSourceError(self._problem(exc)) from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise FatalSourceError(self._problem(exc)) from exc
+        return text.columns(*(sa.column(name) for name in columns)).subquery("rows")
 
     def describe(self) -> dict[str, str]:
         """The column each ticket field is read from."""
@@ -200,7 +236,7 @@ class DatabaseSource(PullSource):
                 )
             except RecordError as exc:
                 batch.quarantined.append(QuarantinedRecord(
-                    self.record_source, f"{self.db.table}", None, exc.reason,
+                    self.record_source, self.db.table or "query", None, exc.reason,
                     str(record)[:2000],
                 ))  # fmt: skip
                 continue
@@ -292,6 +328,11 @@ class NotifyingDatabaseSource(PushSource):
 
     def trigger_sql(self) -> str:
         """The trigger to install, for a table checked against the schema."""
+        if self.notify.table is None:
+            raise FatalSourceError(
+                f"source '{self.name}': a trigger needs a table, not a query; "
+                "name the table the query reads"
+            )
         self.reader.describe()
         return notify_trigger_sql(self.notify.table, self.notify.channel)
 
