@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -307,3 +308,27 @@ def test_database_source_reads_a_query_with_bound_parameters(
 
     assert sorted(_tickets(store), key=int) == [str(n) for n in range(0, 20, 2)]
     assert {team for team, *_ in _tickets(store).values()} == {"sales"}
+
+
+def test_database_source_pages_through_text_timestamps_without_losing_rows(
+    tmp_path: Path,
+) -> None:
+    # SQLite keeps timestamps as text in whatever layout the writer chose; a
+    # cursor bound back as a datetime would compare as different text.
+    path = tmp_path / "plain.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE support_tickets (ticket_id INTEGER PRIMARY KEY, "
+            "created_at TEXT, team TEXT, updated_at TEXT)"
+        )
+        connection.executemany(
+            "INSERT INTO support_tickets VALUES (?, '2024-01-01 09:00:00', 'billing', "
+            "'2024-01-01 10:00:00')",
+            [(n,) for n in range(60)],
+        )
+    store = open_store(parse_store_url(str(tmp_path / "store.duckdb")))
+
+    _sync(store, _source(f"sqlite:///{path}", mappings={}),
+          [(None, lambda store: len(_tickets(store)) == 60)])  # fmt: skip
+
+    assert sorted(_tickets(store), key=int) == [str(n) for n in range(60)]

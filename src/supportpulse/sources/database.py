@@ -173,16 +173,13 @@ class DatabaseSource(PullSource):
         assert self._select is not None
         query = self._select
         if cursor and cursor.get("key") is None:
-            query = query.where(
-                self._updated >= datetime.fromisoformat(cursor["updated"])
-            )
+            query = query.where(self._updated >= _decode(cursor["updated"]))
         elif cursor:
-            after = datetime.fromisoformat(cursor["updated"])
-            key = cursor["key"]
+            after = _decode(cursor["updated"])
             query = query.where(
                 sa.or_(
                     self._updated > after,
-                    sa.and_(self._updated == after, self._key > _typed(key, cursor)),
+                    sa.and_(self._updated == after, self._key > _decode(cursor["key"])),
                 )
             )
         try:
@@ -199,20 +196,19 @@ class DatabaseSource(PullSource):
         if not records:
             return Page([], cursor, more=False)
         last = records[-1]
+        newest = _as_datetime(last[self.db.updated_column])
         more = len(records) == self.db.batch_size
-        following = {
-            "updated": _as_datetime(last[self.db.updated_column]).isoformat(),
-            "key": last[self.db.key_column],
-            "numeric": isinstance(last[self.db.key_column], int),
-        }
-        if not more:
+        following: Cursor
+        if more:
+            following = {
+                "updated": _encode(last[self.db.updated_column]),
+                "key": _encode(last[self.db.key_column]),
+            }
+        else:
             # Caught up: start the next pass a little behind, where rows
             # committed late with an older timestamp may still appear.
-            behind = _as_datetime(last[self.db.updated_column]) - timedelta(
-                seconds=self.db.lookback_s
-            )
-            following = {"updated": behind.isoformat(), "key": None, "numeric": False}
-        newest = _as_datetime(last[self.db.updated_column])
+            behind = _behind(last[self.db.updated_column], self.db.lookback_s)
+            following = {"updated": _encode(behind), "key": None}
         return Page(records, following, newest=newest, more=more)
 
     def _problem(self, exc: BaseException) -> str:
@@ -249,8 +245,29 @@ class DatabaseSource(PullSource):
         self._engine.dispose()
 
 
-def _typed(key: Any, cursor: Cursor) -> Any:
-    return int(key) if cursor.get("numeric") else key
+def _encode(value: Any) -> dict[str, Any]:
+    """A cursor value kept in the type the database returned, so it binds
+    back exactly: SQLite returns text timestamps, which compare as text."""
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, int | float | str):
+        return {type(value).__name__: value}
+    return {"str": str(value)}
+
+
+def _decode(encoded: dict[str, Any]) -> Any:
+    ((kind, value),) = encoded.items()
+    return datetime.fromisoformat(value) if kind == "datetime" else value
+
+
+def _behind(value: Any, seconds: float) -> Any:
+    """`value` moved back by `seconds`, in the same type and text layout."""
+    moved = _as_datetime(value) - timedelta(seconds=seconds)
+    if isinstance(value, datetime):
+        return moved
+    text = str(value)
+    spelled = moved.isoformat(sep=text[10] if len(text) > 10 else " ")
+    return spelled if "." in text else spelled[:19]
 
 
 def _as_datetime(value: Any) -> datetime:
