@@ -29,7 +29,7 @@ from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.config import EngineSettings, Settings, SourceSettings
 from supportpulse.engine.runner import Engine
 from supportpulse.logs import configure_logging
-from supportpulse.sources.database import NotifyingDatabaseSource, NotifyOptions
+from supportpulse.sources.database_notify import NotifyingDatabaseSource, NotifyOptions
 from supportpulse.store import open_store, parse_store_url
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from supportpulse.config import EngineSettings, Settings, SourceSettings
 from supportpulse.engine.runner import Engine
-from supportpulse.sources.database import (
+from supportpulse.sources.database_notify import (
     NotifyingDatabaseSource,
     NotifyOptions,
     notify_trigger_sql,

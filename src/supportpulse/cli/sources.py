@@ -13,7 +13,7 @@ from supportpulse.engine.runner import build_source
 from supportpulse.errors import SourceError, UserError
 from supportpulse.model import Batch
 from supportpulse.sources import PullSource, PushSource, Source
-from supportpulse.sources.database import NotifyingDatabaseSource
+from supportpulse.sources.database_notify import NotifyingDatabaseSource
 
 sources_app = typer.Typer(help="List configured sources and check that one works.")
 
