@@ -2,11 +2,7 @@
 
 import csv
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,46 +14,19 @@ import typer
 from supportpulse.cli.main import app
 from supportpulse.store import open_store, parse_store_url
 
+from .conftest import Run
+
 CANARY = "CANARY-s3cret"
 SECRET_ENV = {"SP_TEST_PG_PASSWORD": CANARY}
 DEBUG = ("--log-level", "debug")
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
 TICKETS = "ticket_id,team,created_at,customer_message\nT1,A,2024-01-01 09:00:00,hi\n"
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
-
-def _script() -> str:
-    # The console script sits beside the interpreter running pytest.
-    bin_dir = Path(sys.executable).parent
-    found = shutil.which("supportpulse", path=str(bin_dir))
-    if found is None:
-        pytest.fail(f"no supportpulse script in {bin_dir}; pip install -e .")
-    return found
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> Run:
-    """Run the command in tmp_path, inheriting no SUPPORTPULSE_* settings."""
-    script = _script()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPULSE_")}
+@pytest.fixture(autouse=True)
+def _inputs(tmp_path: Path) -> None:
     (tmp_path / "tickets.csv").write_text(TICKETS, encoding="utf-8")
     (tmp_path / "no_created_at.csv").write_text("ticket_id,team\nT1,A\n")
-
-    def run(
-        *args: str, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [script, *args],
-            cwd=tmp_path,
-            env={**clean, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    return run
 
 
 def _name(command: typer.models.CommandInfo) -> str:

@@ -6,22 +6,20 @@ mistake, 3 the store, 70 a bug in supportpulse.
 """
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from supportpulse.store import open_store, parse_store_url
 
+from .conftest import Run
+
 TWCS_SAMPLE = "twcs/twcs_head_1000.csv"
 TICKETS = "ticket_id,created_at\n1,2024-01-01\n"
 DEBUG = ("--log-level", "debug")
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
 # A bug forced inside `kpis`, its message holding a credential, as an
 # unexpected exception from a library would.
@@ -38,39 +36,9 @@ cli.main()
 """
 
 
-def _script() -> str:
-    # The console script sits beside the interpreter running pytest.
-    bin_dir = Path(sys.executable).parent
-    found = shutil.which("supportpulse", path=str(bin_dir))
-    if found is None:
-        pytest.fail(f"no supportpulse script in {bin_dir}; pip install -e .")
-    return found
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> Run:
-    """Run a command in tmp_path, inheriting no SUPPORTPULSE_* settings.
-
-    The command is the console script unless `program` names another one.
-    """
-    script = _script()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTPULSE_")}
+@pytest.fixture(autouse=True)
+def _inputs(tmp_path: Path) -> None:
     (tmp_path / "tickets.csv").write_text(TICKETS, encoding="utf-8")
-
-    def run(
-        *args: str, env: dict[str, str] | None = None, program: list[str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*(program or [script]), *args],
-            cwd=tmp_path,
-            env={**clean, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    return run
 
 
 def error_line(done: subprocess.CompletedProcess[str]) -> str:
