@@ -76,3 +76,17 @@ def test_sources_test_names_the_known_sources_for_a_typo(tmp_path: Path) -> None
 
     assert done.returncode == 1
     assert "sources: helpdesk, offline" in done.stderr
+
+
+def test_sources_test_points_at_values_no_kpi_understands(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    with sqlite3.connect(tmp_path / "helpdesk.sqlite") as connection:
+        connection.execute(
+            "UPDATE support_tickets SET priority = 'P9' WHERE ticket_id = 1"
+        )
+
+    done = _run("sources", "test", "helpdesk", "-c", str(config))
+
+    assert done.returncode == 0, done.stderr
+    assert "check: priority values p9 have no SLA target" in done.stdout
+    assert "values.priority" in done.stdout

@@ -9,6 +9,7 @@ import psycopg
 import typer
 
 from supportpulse.cli.context import ConfigOption, settings_from
+from supportpulse.config import Settings
 from supportpulse.engine.runner import build_source
 from supportpulse.errors import SourceError, UserError
 from supportpulse.model import Batch
@@ -70,6 +71,35 @@ def check_source(
         )
     for record in batch.quarantined[:rows]:
         typer.echo(f"  unusable: {record.reason}")
+    for warning in unmapped_values(batch, settings):
+        typer.echo(f"  check: {warning}")
+
+
+#: Statuses the KPIs understand; others are kept but count as open.
+KNOWN_STATUSES = frozenset(
+    {"new", "open", "pending", "hold", "on-hold", "solved", "resolved", "closed"}
+)
+
+
+def unmapped_values(batch: Batch, settings: Settings) -> list[str]:
+    """Plain-words notes on priorities and statuses no SLA target or KPI knows."""
+    targets = settings.sla.first_response
+    notes = []
+    priorities = sorted(
+        {t.priority for t in batch.tickets if t.priority} - set(targets)
+    )
+    if priorities:
+        notes.append(
+            f"priority values {', '.join(priorities)} have no SLA target and count as "
+            "normal; map them under values.priority (e.g. P1: urgent)"
+        )
+    statuses = sorted({t.status for t in batch.tickets if t.status} - KNOWN_STATUSES)
+    if statuses:
+        notes.append(
+            f"status values {', '.join(statuses)} are not known; map them under "
+            "values.status (e.g. done: solved)"
+        )
+    return notes
 
 
 async def _first_batch(source: Source) -> tuple[Batch, dict[str, Any]]:
