@@ -99,7 +99,6 @@ class Store(ABC):
             deleted=batch.deleted_tickets,
         )
 
-    @abstractmethod
     def write_tables(
         self,
         *,
@@ -112,6 +111,22 @@ class Store(ABC):
         """Write Arrow tables in the store's column order in one transaction:
         tickets and messages are upserted, quarantined records appended, and
         each source's cursor (JSON text) saved; `deleted` tickets go first."""
+        with self.transaction():
+            self._delete_tickets(deleted)
+            self._save_cursors(cursors)
+            for table, rows in (("tickets", tickets), ("messages", messages)):
+                if rows is not None and rows.num_rows:
+                    self._merge(table, rows)
+            if quarantined is not None and quarantined.num_rows:
+                self._append("quarantine", quarantined)
+
+    @abstractmethod
+    def _merge(self, table: str, rows: pa.Table) -> None:
+        """Upsert `rows` into `table`, the newest row per key winning."""
+
+    @abstractmethod
+    def _append(self, table: str, rows: pa.Table) -> None:
+        """Insert `rows` into `table` as they are."""
 
     def _delete_tickets(self, keys: Sequence[tuple[str, str]]) -> None:
         """Remove tickets by key; call inside the transaction of their data."""

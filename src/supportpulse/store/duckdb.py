@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -125,28 +125,14 @@ class DuckDBStore(Store):
                 raise
             con.commit()
 
-    def write_tables(
-        self,
-        *,
-        tickets: pa.Table | None = None,
-        messages: pa.Table | None = None,
-        quarantined: pa.Table | None = None,
-        cursors: Mapping[str, str] | None = None,
-        deleted: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        with self.transaction():
-            self._delete_tickets(deleted)
-            self._save_cursors(cursors)
-            for table, rows in (("tickets", tickets), ("messages", messages)):
-                if rows is not None and rows.num_rows:
-                    merge = upsert_sql(table, rows.column_names, "staged_rows")
-                    self._from_arrow(rows, *merge)
-            if quarantined is not None and quarantined.num_rows:
-                names = ", ".join(quarantined.column_names)
-                self._from_arrow(
-                    quarantined,
-                    f"INSERT INTO quarantine ({names}) SELECT {names} FROM staged_rows",
-                )
+    def _merge(self, table: str, rows: pa.Table) -> None:
+        self._from_arrow(rows, *upsert_sql(table, rows.column_names, "staged_rows"))
+
+    def _append(self, table: str, rows: pa.Table) -> None:
+        names = ", ".join(rows.column_names)
+        self._from_arrow(
+            rows, f"INSERT INTO {table} ({names}) SELECT {names} FROM staged_rows"
+        )
 
     def _from_arrow(self, rows: pa.Table, *statements: str) -> None:
         with self._connection() as con:

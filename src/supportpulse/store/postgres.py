@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,33 +72,17 @@ class PostgresStore(Store):
     def _lock_for_migration(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _MIGRATION_LOCK})
 
-    def write_tables(
-        self,
-        *,
-        tickets: pa.Table | None = None,
-        messages: pa.Table | None = None,
-        quarantined: pa.Table | None = None,
-        cursors: Mapping[str, str] | None = None,
-        deleted: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        with self.transaction():
-            self._delete_tickets(deleted)
-            self._save_cursors(cursors)
-            for table, rows in (("tickets", tickets), ("messages", messages)):
-                if rows is None or not rows.num_rows:
-                    continue
-                self.execute(
-                    f"CREATE TEMP TABLE staged_rows (LIKE {table}) ON COMMIT DROP"
-                )
-                self._copy("staged_rows", rows)
-                merge = upsert_sql(
-                    table, rows.column_names, "staged_rows", on_conflict=True
-                )
-                for statement in merge:
-                    self.execute(statement)
-                self.execute("DROP TABLE staged_rows")
-            if quarantined is not None and quarantined.num_rows:
-                self._copy("quarantine", quarantined)
+    def _merge(self, table: str, rows: pa.Table) -> None:
+        self.execute(f"CREATE TEMP TABLE staged_rows (LIKE {table}) ON COMMIT DROP")
+        self._copy("staged_rows", rows)
+        for statement in upsert_sql(
+            table, rows.column_names, "staged_rows", on_conflict=True
+        ):
+            self.execute(statement)
+        self.execute("DROP TABLE staged_rows")
+
+    def _append(self, table: str, rows: pa.Table) -> None:
+        self._copy(table, rows)
 
     def _copy(self, table: str, rows: pa.Table) -> None:
         statement = f"COPY {table} ({', '.join(rows.column_names)}) FROM STDIN"
