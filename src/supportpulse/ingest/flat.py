@@ -53,22 +53,28 @@ class FlatMapping:
 
     @classmethod
     def detect(
-        cls, path: Path | str, header: list[str], overrides: Mapping[str, str]
+        cls,
+        path: Path | str,
+        header: list[str],
+        overrides: Mapping[str, str],
+        synonyms: Mapping[str, tuple[str, ...]] = SYNONYMS,
+        required: tuple[str, ...] = REQUIRED,
     ) -> FlatMapping:
         """Match the header against known names; explicit overrides win.
 
-        `path` names the input in errors: a file, or a source.
+        `path` names the input in errors: a file, or a source. Tickets are
+        matched by default; `synonyms` and `required` describe other records.
         """
-        unknown = sorted(set(overrides) - set(SYNONYMS))
+        unknown = sorted(set(overrides) - set(synonyms))
         if unknown:
-            known = ", ".join(sorted(SYNONYMS))
+            known = ", ".join(sorted(synonyms))
             raise InputError(
                 f"unknown field '{unknown[0]}' in column mapping; known: {known}"
             )
 
         by_normal = {_normal(name): name for name in header}
         columns: dict[str, str] = {}
-        for field, names in SYNONYMS.items():
+        for field, names in synonyms.items():
             if field in overrides:
                 if overrides[field] not in header:
                     raise InputError(
@@ -81,7 +87,7 @@ class FlatMapping:
             if match is not None:
                 columns[field] = match
 
-        for field in REQUIRED:
+        for field in required:
             if field not in columns:
                 raise InputError(
                     f"{path}: no column for {field}; columns are: {', '.join(header)}; "

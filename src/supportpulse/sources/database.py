@@ -1,18 +1,16 @@
 """Tickets from the team's own SQL database: SQLite, PostgreSQL, MySQL/MariaDB.
 
-The source reads one table or view in keyset order of (updated-at column,
-primary key), so rows sharing a timestamp are never skipped or repeated
-within a pass. Rows committed late with a timestamp just behind the cursor
-are caught by re-reading the last `lookback` of time once caught up; the
-store's idempotent upsert makes those re-reads free of doubles. Table and
-column names must exist in the reflected schema and are quoted by the
-dialect, so configuration can never smuggle SQL.
+The source reads one table, view or query of tickets, and optionally a second
+one of messages, each in keyset order from its own cursor (see keyset.py).
+Columns are mapped onto tickets and messages by the same recognizer as file
+ingest, and values such as priorities through tables in the config.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,14 +22,34 @@ from supportpulse.errors import (
     FatalSourceError,
     InputError,
     RecordError,
-    RetriableSourceError,
 )
 from supportpulse.ingest.flat import FlatMapping, flat_records
+from supportpulse.ingest.flat_messages import detect_message_mapping, message_record
 from supportpulse.logs import redact
 from supportpulse.model import Batch, QuarantinedRecord
 from supportpulse.sources.base import Cursor, Page, PullSource, SourceOptions
+from supportpulse.sources.keyset import KeysetReader
 
 log = structlog.get_logger("supportpulse.sources.database")
+
+
+class MessageOptions(SourceOptions):
+    """A second table or query with one row per message, joined by ticket id."""
+
+    table: str | None = None
+    query: str | None = None
+    query_params: dict[str, Any] = Field(default_factory=dict)
+    #: Message rows are often never edited, so their creation time orders them.
+    updated_column: str = "created_at"
+    key_column: str = "message_id"
+    mappings: dict[str, str] = Field(default_factory=dict)
+    #: Source author value -> customer, agent, bot or system.
+    roles: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> MessageOptions:
+        _one_of_table_or_query(self.table, self.query)
+        return self
 
 
 class DatabaseOptions(SourceOptions):
@@ -48,6 +66,7 @@ class DatabaseOptions(SourceOptions):
     mappings: dict[str, str] = Field(default_factory=dict)
     #: Per ticket field, source value -> stored value, e.g. priority P1 -> urgent.
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    messages: MessageOptions | None = None
     batch_size: int = Field(default=5000, gt=0)
     lookback_s: float = Field(default=5.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -55,13 +74,25 @@ class DatabaseOptions(SourceOptions):
 
     @model_validator(mode="after")
     def _table_or_query(self) -> DatabaseOptions:
-        if (self.table is None) == (self.query is None):
-            raise ValueError("give either table or query, not both or neither")
+        _one_of_table_or_query(self.table, self.query)
         return self
 
 
+def _one_of_table_or_query(table: str | None, query: str | None) -> None:
+    if (table is None) == (query is None):
+        raise ValueError("give either table or query, not both or neither")
+
+
+@dataclass
+class DatabasePage(Page):
+    """A page whose first `ticket_rows` records are tickets, the rest messages."""
+
+    ticket_rows: int = 0
+
+
 class DatabaseSource(PullSource):
-    """Polls a table in (updated_at, key) order from a cursor."""
+    """Polls a ticket table, and optionally a message table, each by its own
+    keyset cursor."""
 
     options_model = DatabaseOptions
 
@@ -79,129 +110,98 @@ class DatabaseSource(PullSource):
         self._engine = sa.create_engine(
             url, pool_pre_ping=True, connect_args=_connect_args(url, options)
         )
-        self._select: sa.Select[Any] | None = None
-        self._what = ""
-        self._columns: list[str] = []
+        prefix = f"source '{name}': "
+        self._tickets = KeysetReader(
+            self._engine, prefix=prefix, label="", table=options.table,
+            query=options.query, query_params=options.query_params,
+            updated_column=options.updated_column, key_column=options.key_column,
+            problem=self._problem,
+        )  # fmt: skip
+        self._messages: KeysetReader | None = None
+        if options.messages is not None:
+            wanted = options.messages
+            self._messages = KeysetReader(
+                self._engine, prefix=prefix, label="messages.", table=wanted.table,
+                query=wanted.query, query_params=wanted.query_params,
+                updated_column=wanted.updated_column, key_column=wanted.key_column,
+                problem=self._problem,
+            )  # fmt: skip
         self._mapping: FlatMapping | None = None
+        self._message_mapping: FlatMapping | None = None
 
     def _reflect(self) -> None:
-        """Check names against the database, then build the keyset query."""
-        source = self._query_source() if self.db.query else self._table_source()
-        columns = list(source.c.keys())
-        wanted = {
-            "updated_column": self.db.updated_column,
-            "key_column": self.db.key_column,
-            **{
-                f"mappings.{field}": column
-                for field, column in self.db.mappings.items()
-            },
-        }
-        for key, column in wanted.items():
-            if column not in columns:
-                raise FatalSourceError(
-                    f"source '{self.name}': {key} '{column}' is not a column of "
-                    f"{self._what}; columns are: {', '.join(columns)}"
-                )
-        self._columns = columns
-        self._updated = source.c[self.db.updated_column]
-        self._key = source.c[self.db.key_column]
-        self._select = sa.select(source).order_by(self._updated, self._key)
+        """Check names against the database and find each field's column."""
+        columns = self._tickets.reflect(
+            {f"mappings.{field}": column for field, column in self.db.mappings.items()}
+        )
         overrides = {**self.settings.mappings, **self.db.mappings}
-        try:
-            self._mapping = FlatMapping.detect(
-                f"source '{self.name}'", columns, overrides
+        self._mapping = self._detect(
+            lambda: FlatMapping.detect(f"source '{self.name}'", columns, overrides)
+        )
+        if self._messages is None or self.db.messages is None:
+            return
+        mappings = self.db.messages.mappings
+        columns = self._messages.reflect(
+            {f"messages.mappings.{field}": column for field, column in mappings.items()}
+        )
+        self._message_mapping = self._detect(
+            lambda: detect_message_mapping(
+                f"source '{self.name}' messages", columns, mappings
             )
+        )
+
+    @staticmethod
+    def _detect(detect: Callable[[], FlatMapping]) -> FlatMapping:
+        try:
+            return detect()
         except InputError as exc:
             raise FatalSourceError(str(exc)) from None
 
-    def _table_source(self) -> sa.TableClause:
-        table = self.db.table or ""
-        self._what = f"table '{table}'"
-        try:
-            inspector = sa.inspect(self._engine)
-            names = inspector.get_table_names() + inspector.get_view_names()
-        except sa.exc.OperationalError as exc:
-            raise RetriableSourceError(self._problem(exc)) from exc
-        if table not in names:
-            raise FatalSourceError(
-                f"source '{self.name}': table '{table}' does not exist; "
-                f"tables are: {', '.join(sorted(names)) or 'none'}"
-            )
-        columns = [column["name"] for column in inspector.get_columns(table)]
-        return sa.table(table, *(sa.column(name) for name in columns))
-
-    def _query_source(self) -> sa.Subquery:
-        """The user's SELECT as a subquery; its columns found by running it once
-        with no rows wanted."""
-        self._what = "the query"
-        text = sa.text(self.db.query or "").bindparams(**self.db.query_params)
-        probe = (
-            sa.select(sa.text("*"))
-            .select_from(text.columns().subquery("probe"))
-            .limit(0)
-        )
-        try:
-            with self._engine.connect() as connection:
-                columns = list(connection.execute(probe).keys())
-        except sa.exc.OperationalError as exc:
-            raise RetriableSourceError(self._problem(exc)) from exc
-        except sa.exc.SQLAlchemyError as exc:
-            raise FatalSourceError(self._problem(exc)) from exc
-        return text.columns(*(sa.column(name) for name in columns)).subquery("rows")
-
     def describe(self) -> dict[str, str]:
-        """The column each ticket field is read from."""
+        """The column each ticket (and message) field is read from."""
         if self._mapping is None:
             self._reflect()
         assert self._mapping is not None
-        return dict(self._mapping.columns)
+        described = dict(self._mapping.columns)
+        if self._message_mapping is not None:
+            described |= {
+                f"messages.{field}": column
+                for field, column in self._message_mapping.columns.items()
+            }
+        return described
 
     async def pull(self, cursor: Cursor | None) -> Page:
         return await asyncio.to_thread(self._pull, cursor)
 
     def _pull(self, cursor: Cursor | None) -> Page:
-        if self._select is None:
+        if self._mapping is None:
             self._reflect()
-        assert self._select is not None
-        query = self._select
-        if cursor and cursor.get("key") is None:
-            query = query.where(self._updated >= _decode(cursor["updated"]))
-        elif cursor:
-            after = _decode(cursor["updated"])
-            query = query.where(
-                sa.or_(
-                    self._updated > after,
-                    sa.and_(self._updated == after, self._key > _decode(cursor["key"])),
-                )
-            )
-        try:
-            with self._engine.connect() as connection:
-                rows = (
-                    connection.execute(query.limit(self.db.batch_size)).mappings().all()
-                )
-        except sa.exc.OperationalError as exc:
-            raise RetriableSourceError(self._problem(exc)) from exc
-        except sa.exc.SQLAlchemyError as exc:
-            raise FatalSourceError(self._problem(exc)) from exc
+        limit, lookback = self.db.batch_size, self.db.lookback_s
+        if self._messages is None:
+            page = self._tickets.read(cursor, limit, lookback)
+            return DatabasePage(
+                page.rows, page.cursor, page.newest, page.more,
+                ticket_rows=len(page.rows),
+            )  # fmt: skip
 
-        records = [dict(row) for row in rows]
-        if not records:
-            return Page([], cursor, more=False)
-        last = records[-1]
-        newest = _as_datetime(last[self.db.updated_column])
-        more = len(records) == self.db.batch_size
-        following: Cursor
-        if more:
-            following = {
-                "updated": _encode(last[self.db.updated_column]),
-                "key": _encode(last[self.db.key_column]),
-            }
-        else:
-            # Caught up: start the next pass a little behind, where rows
-            # committed late with an older timestamp may still appear.
-            behind = _behind(last[self.db.updated_column], self.db.lookback_s)
-            following = {"updated": _encode(behind), "key": None}
-        return Page(records, following, newest=newest, more=more)
+        # Each table keeps its own cursor; a cursor saved before messages
+        # were configured is the tickets' one.
+        cursors = cursor or {}
+        if "updated" in cursors:
+            cursors = {"tickets": cursors}
+        tickets = self._tickets.read(cursors.get("tickets"), limit, lookback)
+        messages = self._messages.read(cursors.get("messages"), limit, lookback)
+        newest = max(
+            (moment for moment in (tickets.newest, messages.newest) if moment),
+            default=None,
+        )
+        return DatabasePage(
+            tickets.rows + messages.rows,
+            {"tickets": tickets.cursor, "messages": messages.cursor},
+            newest,
+            tickets.more or messages.more,
+            ticket_rows=len(tickets.rows),
+        )
 
     def _problem(self, exc: BaseException) -> str:
         text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -213,7 +213,10 @@ class DatabaseSource(PullSource):
     def normalize(self, page: Page) -> Batch:
         batch = Batch()
         assert self._mapping is not None
-        for record in page.records:
+        split = (
+            page.ticket_rows if isinstance(page, DatabasePage) else len(page.records)
+        )
+        for record in page.records[:split]:
             for field, table in self.db.values.items():
                 column = self._mapping.columns.get(field)
                 if column is not None and str(record.get(column)) in table:
@@ -223,49 +226,34 @@ class DatabaseSource(PullSource):
                     record, self._mapping, self.record_source, self.settings.zone
                 )
             except RecordError as exc:
-                batch.quarantined.append(QuarantinedRecord(
-                    self.record_source, self.db.table or "query", None, exc.reason,
-                    str(record)[:2000],
-                ))  # fmt: skip
+                batch.quarantined.append(self._quarantined(self.db.table, exc, record))
                 continue
             batch.tickets.append(ticket)
             if message is not None:
                 batch.messages.append(message)
+
+        for record in page.records[split:]:
+            assert self._message_mapping is not None
+            assert self.db.messages is not None
+            try:
+                batch.messages.append(message_record(
+                    record, self._message_mapping, self.record_source,
+                    self.settings.zone, self.db.messages.roles,
+                ))  # fmt: skip
+            except RecordError as exc:
+                where = self.db.messages.table or "messages query"
+                batch.quarantined.append(self._quarantined(where, exc, record))
         return batch
+
+    def _quarantined(
+        self, table: str | None, exc: RecordError, record: dict[str, Any]
+    ) -> QuarantinedRecord:
+        return QuarantinedRecord(
+            self.record_source, table or "query", None, exc.reason, str(record)[:2000]
+        )
 
     async def close(self) -> None:
         self._engine.dispose()
-
-
-def _encode(value: Any) -> dict[str, Any]:
-    """A cursor value kept in the type the database returned, so it binds
-    back exactly: SQLite returns text timestamps, which compare as text."""
-    if isinstance(value, datetime):
-        return {"datetime": value.isoformat()}
-    if isinstance(value, int | float | str):
-        return {type(value).__name__: value}
-    return {"str": str(value)}
-
-
-def _decode(encoded: dict[str, Any]) -> Any:
-    ((kind, value),) = encoded.items()
-    return datetime.fromisoformat(value) if kind == "datetime" else value
-
-
-def _behind(value: Any, seconds: float) -> Any:
-    """`value` moved back by `seconds`, in the same type and text layout."""
-    moved = _as_datetime(value) - timedelta(seconds=seconds)
-    if isinstance(value, datetime):
-        return moved
-    text = str(value)
-    spelled = moved.isoformat(sep=text[10] if len(text) > 10 else " ")
-    return spelled if "." in text else spelled[:19]
-
-
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 def _connect_args(url: sa.URL, options: DatabaseOptions) -> dict[str, Any]:
