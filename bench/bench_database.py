@@ -82,17 +82,24 @@ class PeakMemory:
         self._thread.join()
 
 
-def backfill(url: str, rows: int, scratch: Path) -> tuple[float, float, int]:
-    """Seconds for the engine, seconds for the bare read, peak RSS bytes."""
+def backfill(url: str, rows: int, scratch: Path) -> tuple[float, float, int, list[int]]:
+    """Seconds for the engine, seconds for the bare read, peak RSS bytes, and
+    the peak reached by each quarter of the rows, to show whether it is flat."""
     store = open_store(parse_store_url(str(scratch / "backfill.duckdb")))
     settings = Settings(
         engine=EngineSettings(batch_records=20000), sources=[_source(url)]
     )
+    quarters: list[int] = []
 
     async def run() -> None:
         engine = Engine(store, settings)
         await engine.start()
-        while not any(s["records"] >= rows for s in engine.status()):
+        while True:
+            done = max((s["records"] for s in engine.status()), default=0)
+            if done >= rows * (len(quarters) + 1) / 4:
+                quarters.append(memory.peak)
+            if done >= rows:
+                break
             await asyncio.sleep(0.05)
         await engine.stop()
 
@@ -112,7 +119,7 @@ def backfill(url: str, rows: int, scratch: Path) -> tuple[float, float, int]:
             pass
     bare_s = time.perf_counter() - began
     reader.dispose()
-    return engine_s, bare_s, memory.peak
+    return engine_s, bare_s, memory.peak, quarters
 
 
 def freshness(url: str, inserts: int, scratch: Path) -> list[float]:
@@ -134,6 +141,9 @@ def freshness(url: str, inserts: int, scratch: Path) -> list[float]:
                 "SELECT max(ticket_id) FROM support_tickets"
             ).fetchone()
             base = int(first[0] if first and first[0] else 0)
+            # Time only live rows: first let the source catch up with the table.
+            while not any(s["records"] >= base for s in engine.status()):
+                await asyncio.sleep(0.05)
             for number in range(base + 1, base + inserts + 1):
                 writer.execute(
                     "INSERT INTO support_tickets SELECT %s, now(), NULL, 'team1', 'open',"
@@ -174,11 +184,13 @@ def main() -> None:
             connection.execute(FILL.encode(), (args.rows,))
             connection.execute(b"ANALYZE support_tickets")
         with tempfile.TemporaryDirectory() as scratch:
-            engine_s, bare_s, peak = backfill(url, args.rows, Path(scratch))
+            engine_s, bare_s, peak, quarters = backfill(url, args.rows, Path(scratch))
             print(
                 f"backfill {args.rows:,} rows: {args.rows / engine_s:,.0f} rows/s "
                 f"(bare read {args.rows / bare_s:,.0f} rows/s, ratio "
-                f"{bare_s / engine_s:.2f}x), peak RSS {peak / 2**20:.0f} MB"
+                f"{bare_s / engine_s:.2f}x), peak RSS {peak / 2**20:.0f} MB; by quarter "
+                + ", ".join(f"{q / 2**20:.0f}" for q in quarters)
+                + " MB"
             )
             delays = freshness(url, args.inserts, Path(scratch))
             cuts = statistics.quantiles(delays, n=100, method="inclusive")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +23,8 @@ from tests.sources.helpdesk_db import (
 )
 
 from supportpulse.config import Settings
+from supportpulse.errors import RetriableSourceError
+from supportpulse.sources.database import DatabaseOptions, DatabaseSource
 from supportpulse.sources.database_notify import (
     NotifyingDatabaseSource,
     NotifyOptions,
@@ -235,3 +238,43 @@ def test_database_source_pages_through_text_timestamps_without_losing_rows(
           [(None, lambda store: len(stored_tickets(store)) == 60)])  # fmt: skip
 
     assert sorted(stored_tickets(store), key=int) == [str(n) for n in range(60)]
+
+
+def test_database_source_reads_through_a_session_that_refuses_writes(
+    database_url: str,
+) -> None:
+    options = DatabaseOptions.model_validate(source_settings(database_url).options)
+    source = DatabaseSource("helpdesk", options, Settings())
+
+    with (
+        pytest.raises(sa.exc.DBAPIError, match=r"(?i)read.only|readonly"),
+        source._engine.begin() as connection,
+    ):
+        connection.execute(TICKETS.insert(), [row(1, T0)])
+    asyncio.run(source.close())
+
+    with sa.create_engine(database_url).connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM support_tickets"))
+        assert count.scalar() == 0
+
+
+@pytest.mark.postgres
+def test_database_source_cancels_a_read_beyond_the_statement_timeout(
+    pg_database: Callable[[], str],
+) -> None:
+    url = pg_database().replace("postgresql://", "postgresql+psycopg://")
+    db = sa.create_engine(url)
+    TICKETS.metadata.create_all(db)
+    with db.begin() as connection:
+        connection.execute(TICKETS.insert(), [row(1, T0)])
+    db.dispose()
+    slow = "SELECT t.* FROM support_tickets t CROSS JOIN pg_sleep(5)"
+    options = DatabaseOptions.model_validate({
+        **source_settings(url).options, "table": None, "query": slow,
+        "statement_timeout_s": 0.3,
+    })  # fmt: skip
+    source = DatabaseSource("helpdesk", options, Settings())
+
+    with pytest.raises(RetriableSourceError, match="statement timeout"):
+        asyncio.run(source.pull(None))
+    asyncio.run(source.close())

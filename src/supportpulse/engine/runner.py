@@ -148,6 +148,9 @@ class Engine:
 
     async def start(self) -> None:
         """Start the writer and every enabled configured source."""
+        await self._in_store(
+            self.store.limit_memory, self.settings.engine.store_memory_mb
+        )
         self._writer = asyncio.create_task(self._write_loop(), name="writer")
         for config in self.settings.sources:
             if config.enabled:

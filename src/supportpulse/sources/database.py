@@ -70,6 +70,8 @@ class DatabaseOptions(SourceOptions):
     batch_size: int = Field(default=5000, gt=0)
     lookback_s: float = Field(default=5.0, ge=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    #: A read that takes longer is cancelled and retried with backoff.
+    statement_timeout_s: float = Field(default=120.0, gt=0)
     record_source: str | None = None
 
     @model_validator(mode="after")
@@ -110,6 +112,8 @@ class DatabaseSource(PullSource):
         self._engine = sa.create_engine(
             url, pool_pre_ping=True, connect_args=_connect_args(url, options)
         )
+        if url.get_backend_name() == "sqlite":
+            sa.event.listen(self._engine, "connect", _read_only_sqlite)
         prefix = f"source '{name}': "
         self._tickets = KeysetReader(
             self._engine, prefix=prefix, label="", table=options.table,
@@ -257,15 +261,27 @@ class DatabaseSource(PullSource):
 
 
 def _connect_args(url: sa.URL, options: DatabaseOptions) -> dict[str, Any]:
-    timeout = options.connect_timeout_s
+    """Timeouts and a read-only session, as each driver spells them."""
+    timeout = int(options.connect_timeout_s)
+    statement_s = options.statement_timeout_s
     backend = url.get_backend_name()
     if backend == "postgresql":
         return {
-            "connect_timeout": int(timeout),
-            "options": "-c default_transaction_read_only=on",
+            "connect_timeout": timeout,
+            "options": "-c default_transaction_read_only=on "
+            f"-c statement_timeout={int(statement_s * 1000)}",
         }
     if backend in ("mysql", "mariadb"):
-        return {"connect_timeout": int(timeout), "read_timeout": 60}
+        return {
+            "connect_timeout": timeout,
+            "read_timeout": int(statement_s),
+            "init_command": "SET SESSION TRANSACTION READ ONLY",
+        }
     if backend == "sqlite":
-        return {"timeout": timeout}
+        return {"timeout": options.connect_timeout_s}
     return {}
+
+
+def _read_only_sqlite(connection: Any, _record: Any) -> None:
+    # SQLite has no read-only session; query_only refuses writes the same way.
+    connection.execute("PRAGMA query_only = ON")

@@ -45,6 +45,8 @@ class DuckDBStore(Store):
                 f"{exc.strerror or exc}; pass a --store path in a writable folder"
             ) from None
         self._con: duckdb.DuckDBPyConnection | None = None
+        #: Kept so a shared store's later connections get the same cap.
+        self._memory_limit_mb: int | None = None
         self._con = self._connect()
         if shared and url.target != ":memory:":
             self._release()
@@ -53,7 +55,12 @@ class DuckDBStore(Store):
         deadline = time.monotonic() + self.lock_wait_s
         while True:
             try:
-                return duckdb.connect(self.url.target)
+                connection = duckdb.connect(self.url.target)
+                if self._memory_limit_mb is not None:
+                    connection.execute(
+                        f"SET memory_limit = '{self._memory_limit_mb}MB'"
+                    )
+                return connection
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                     raise StoreError(
@@ -89,6 +96,7 @@ class DuckDBStore(Store):
         return f"${match[1]}"
 
     def limit_memory(self, megabytes: int | None) -> None:
+        self._memory_limit_mb = None if megabytes is None else int(megabytes)
         if megabytes is None:
             self.execute("RESET memory_limit")
         else:
