@@ -114,6 +114,9 @@ class EngineSettings(_Section):
     """Limits of the live engine."""
 
     queue_pages: int = Field(default=64, gt=0)
+    #: Records the queue may hold before sources wait: bounds memory whatever
+    #: the page size.
+    queue_records: int = Field(default=20000, gt=0)
     #: Memory an embedded store may use for its buffers while the engine runs;
     #: without a cap DuckDB caches the whole table and grows with it.
     store_memory_mb: int = Field(default=256, ge=64)

@@ -227,3 +227,25 @@ def test_engine_opens_the_circuit_after_repeated_failures(store: Store) -> None:
     asyncio.run(scenario())
     assert dead.script == []
     assert _tickets(store, "dead") == sorted(str(n) for n in range(30))
+
+
+def test_engine_queue_holds_no_more_records_than_its_bound(store: Store) -> None:
+    # Pages come faster than a batch is written: without a record bound the
+    # queue would fill with pages_queued x page size records.
+    limits = FAST.model_copy(update={"queue_records": 2500, "batch_records": 100})
+    engine_settings = Settings(engine=limits)
+    seen: list[int] = []
+
+    async def scenario() -> None:
+        engine = Engine(store, engine_settings)
+        await engine.start()
+        await engine.add(_config("fast"), Counting("fast", total=20_000, size=1000))
+        while _records(engine).get("fast", 0) < 20_000:
+            seen.append(engine.queued_records)
+            await asyncio.sleep(0.001)
+        await engine.stop()
+
+    asyncio.run(scenario())
+    assert len(_tickets(store, "fast")) == 20_000
+    assert max(seen) <= 2500
+    assert max(seen) >= 1000

@@ -81,6 +81,10 @@ class Engine:
         self._queue: asyncio.Queue[tuple[_Running, Page]] = asyncio.Queue(
             self.limits.queue_pages
         )
+        #: Records waiting in the queue; pages vary in size, so the page bound
+        #: alone would let a fast backfill queue millions of rows.
+        self._queued_records = 0
+        self._room = asyncio.Condition()
         self._polls = asyncio.Semaphore(self.limits.max_concurrent_polls)
         self._store_lock = asyncio.Lock()
         self._running: dict[str, _Running] = {}
@@ -143,6 +147,11 @@ class Engine:
         """Every source's status, worked out now."""
         now = self.clock()
         return [running.status.as_dict(now) for running in self._running.values()]
+
+    @property
+    def queued_records(self) -> int:
+        """Records read by sources and not yet written."""
+        return self._queued_records
 
     # -- lifecycle --------------------------------------------------------
 
@@ -266,6 +275,16 @@ class Engine:
 
     async def _enqueue(self, running: _Running, page: Page) -> None:
         if page.records or page.cursor not in (None, running.cursor):
+            size = len(page.records)
+            async with self._room:
+                # An empty queue takes any page, however large, so none waits forever.
+                await self._room.wait_for(
+                    lambda: (
+                        self._queued_records == 0
+                        or self._queued_records + size <= self.limits.queue_records
+                    )
+                )
+                self._queued_records += size
             await self._queue.put((running, page))
         if page.cursor is not None:
             running.cursor = page.cursor
@@ -280,6 +299,9 @@ class Engine:
             try:
                 await self._commit(taken)
             finally:
+                async with self._room:
+                    self._queued_records -= sum(len(page.records) for _, page in taken)
+                    self._room.notify_all()
                 for _ in taken:
                     self._queue.task_done()
 
