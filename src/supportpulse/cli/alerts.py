@@ -18,10 +18,10 @@ from rich.table import Table
 from supportpulse.alerts.repository import AlertRepository
 from supportpulse.alerts.transition import Transition, group_key
 from supportpulse.alerts.views import iso, silenced_until, state_view, transition_view
+from supportpulse.analytics.window import parse_moment
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
-    parse_moment,
     settings_from,
     store_from,
 )
