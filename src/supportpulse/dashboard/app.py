@@ -18,9 +18,14 @@ from typing import Any
 import streamlit as st
 
 from supportpulse.dashboard import views
-from supportpulse.dashboard.client import ApiClient, ApiError, KPIFilter, token_from_env
+from supportpulse.dashboard.client import (
+    API_URL_ENV,
+    ApiClient,
+    ApiError,
+    KPIFilter,
+    token_from_env,
+)
 
-API_URL_ENV = "SUPPORTPULSE_API_URL"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ALL = "All"
 

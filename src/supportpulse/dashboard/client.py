@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+API_URL_ENV = "SUPPORTPULSE_API_URL"
 ADMIN_TOKEN_ENV = "SUPPORTPULSE_ADMIN_TOKEN"
 VIEWER_TOKEN_ENV = "SUPPORTPULSE_VIEWER_TOKEN"
 #: Long enough for a KPI query over a large store, short enough for a wall screen.
