@@ -190,16 +190,24 @@ def _manage_sources(client: ApiClient) -> None:
         if remove.button("Remove", key="source-remove", disabled=not confirmed):
             _act(lambda: client.remove_source(name), f"Removed {name}")
 
+
+def _add_source(client: ApiClient) -> None:
     st.subheader("Add a source")
     with st.form("add-source", clear_on_submit=False):
-        name = st.text_input("Name", placeholder="helpdesk-db")
-        type_name = st.selectbox("Type", _source_types())
-        interval = st.text_input("Poll interval", value="60s")
+        name = st.text_input("Name", placeholder="helpdesk-db", key="add-name")
+        type_name = st.selectbox("Type", _source_types(), key="add-type")
+        interval = st.text_input("Poll interval", value="60s", key="add-interval")
         options = st.text_area(
-            "Options (YAML)", placeholder="url: http://127.0.0.1:9000/api/tickets"
+            "Options (YAML)",
+            placeholder="url: http://127.0.0.1:9000/api/tickets",
+            key="add-options",
         )
-        secret_name = st.text_input("Secret option name", placeholder="password")
-        secret_value = st.text_input("Secret option value", type="password")
+        secret_name = st.text_input(
+            "Secret option name", placeholder="password", key="add-secret-name"
+        )
+        secret_value = st.text_input(
+            "Secret option value", type="password", key="add-secret-value"
+        )
         if st.form_submit_button("Add source"):
             try:
                 document = views.source_document(
@@ -283,6 +291,7 @@ def main() -> None:
     with sources:
         sources_live()
         _guarded(_manage_sources, client)
+        _add_source(client)
     with upload:
         _upload(client)
 

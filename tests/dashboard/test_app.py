@@ -1,0 +1,121 @@
+"""The Streamlit page, run by AppTest against a real service over the twcs sample."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from supportpulse.dashboard import views
+from supportpulse.dashboard.client import API_URL_ENV, ApiClient, KPIFilter
+from supportpulse.dashboard.launch import APP
+
+from .conftest import Service
+
+pytestmark = [pytest.mark.shared_data, pytest.mark.timeout(180)]
+
+RUN_TIMEOUT_S = 60
+
+
+@pytest.fixture
+def client(twcs_service: Service) -> Iterator[ApiClient]:
+    api = ApiClient(twcs_service.url)
+    yield api
+    api.close()
+
+
+def _page(monkeypatch: pytest.MonkeyPatch, url: str, window: str = "all") -> AppTest:
+    monkeypatch.setenv(API_URL_ENV, url)
+    for name in ("SUPPORTPULSE_ADMIN_TOKEN", "SUPPORTPULSE_VIEWER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    page = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
+    page.query_params["window"] = window
+    return page.run()
+
+
+def _tiles(page: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in page.metric}
+
+
+def _expected_tiles(document: dict[str, object]) -> dict[str, str]:
+    return {tile.label: tile.value for tile in views.tiles(document, None)}
+
+
+def test_dashboard_tiles_show_the_figures_the_api_returns(
+    monkeypatch: pytest.MonkeyPatch, twcs_service: Service, client: ApiClient
+) -> None:
+    page = _page(monkeypatch, twcs_service.url)
+
+    assert not page.exception
+    shown = _tiles(page)
+    assert shown == _expected_tiles(client.kpis())
+    assert shown["Volume"] != "0"
+    assert shown["First response p50"] != "—"
+
+
+def test_dashboard_team_filter_narrows_the_tiles_to_that_team(
+    monkeypatch: pytest.MonkeyPatch, twcs_service: Service, client: ApiClient
+) -> None:
+    page = _page(monkeypatch, twcs_service.url)
+    teams = views.filter_values(client.kpis(by=("team",)), "team")
+
+    page.sidebar.selectbox(key="filter-team").select(teams[0]).run()
+
+    assert not page.exception
+    expected = _expected_tiles(client.kpis(where=KPIFilter(team=teams[0])))
+    assert _tiles(page) == expected
+    assert expected["Volume"] != _expected_tiles(client.kpis())["Volume"]
+
+
+def test_dashboard_breakdown_lists_every_team_of_the_api(
+    monkeypatch: pytest.MonkeyPatch, twcs_service: Service, client: ApiClient
+) -> None:
+    page = _page(monkeypatch, twcs_service.url)
+
+    tables = [table.value for table in page.dataframe if "team" in table.value.columns]
+
+    assert len(tables) == 1
+    expected = views.breakdown_rows(client.kpis(by=("team",)), "team")
+    assert list(tables[0]["team"]) == [row["team"] for row in expected]
+    assert list(tables[0]["tickets"]) == [row["tickets"] for row in expected]
+
+
+def test_dashboard_trend_covers_the_series_of_the_api(
+    monkeypatch: pytest.MonkeyPatch, twcs_service: Service, client: ApiClient
+) -> None:
+    page = _page(monkeypatch, twcs_service.url)
+
+    assert not page.exception
+    subheaders = [header.value for header in page.subheader]
+    assert "Volume and backlog" in subheaders
+    assert client.series("day")["points"]
+
+
+def test_dashboard_shows_one_clear_error_when_the_api_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A port that was free a moment ago: nothing listens there.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    page = _page(monkeypatch, f"http://127.0.0.1:{port}")
+
+    assert not page.exception
+    assert len(page.error) == 1
+    assert "cannot reach the API" in page.error[0].value
+    assert not page.metric
+
+
+def test_dashboard_source_form_names_the_field_it_rejects(
+    monkeypatch: pytest.MonkeyPatch, twcs_service: Service
+) -> None:
+    page = _page(monkeypatch, twcs_service.url)
+
+    page.text_input(key="add-name").input("bad name!")
+    page.button(key="FormSubmitter:add-source-Add source").click().run()
+
+    assert not page.exception
+    assert any(error.value.startswith("name:") for error in page.error)
