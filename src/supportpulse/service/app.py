@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from supportpulse import __version__
-from supportpulse.service import stream
+from supportpulse.service import metrics, stream
 from supportpulse.service.errors import install_error_handlers, responses
-from supportpulse.service.routes import health, kpis
+from supportpulse.service.routes import alerts, health, ingest, kpis, sources, tickets
 from supportpulse.service.runtime import ServiceRuntime
 
 API_PREFIX = "/api/v1"
@@ -24,7 +24,9 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
 
+    app.state.metrics = metrics.registry_for(runtime)
     app.include_router(health.router)
-    for module in (kpis, stream):
+    app.include_router(metrics.router)
+    for module in (kpis, tickets, sources, alerts, ingest, stream):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -78,11 +78,14 @@ class ApiError(Exception):
 
 
 def error_response(
-    code: ErrorCode, message: str, headers: dict[str, str] | None = None
+    code: ErrorCode,
+    message: str,
+    headers: dict[str, str] | None = None,
+    status: int | None = None,
 ) -> JSONResponse:
-    """A JSON error response with the status that belongs to `code`."""
+    """A JSON error response, by default with the status that belongs to `code`."""
     body = {"error": {"code": code, "message": message}}
-    return JSONResponse(body, status_code=STATUS[code], headers=headers)
+    return JSONResponse(body, status_code=status or STATUS[code], headers=headers)
 
 
 def responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
@@ -120,7 +123,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"{request.method} is not allowed on {request.url.path}"
     else:
         message = str(exc.detail)
-    return error_response(code, message)
+    # 405 keeps its status (clients and proxies know it) under the nearest code.
+    return error_response(code, message, dict(exc.headers or {}), exc.status_code)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
