@@ -127,19 +127,37 @@ def _alerts(client: ApiClient) -> None:
     if not alerts:
         st.caption("No alert rules have been evaluated yet.")
         return
-    if firing:
-        st.error(f"🔥 Firing: {', '.join(firing)}")
-    for rule in firing:
-        if st.button(f"Acknowledge {rule}", key=f"ack-{rule}"):
-            client.acknowledge(rule)
-            st.toast(f"Acknowledged {rule}")
-            st.rerun(scope="fragment")
+    names = [f"{rule} ({views.group_text(group)})" for rule, group in firing]
+    if names:
+        st.error(f"🔥 Firing: {', '.join(names)}")
+    for (rule, group), name in zip(firing, names, strict=True):
+        st.button(
+            f"Acknowledge {name}",
+            key=f"ack-{name}",
+            on_click=_acknowledge,
+            args=(client, rule, group, name),
+        )
+    outcome = st.session_state.pop("ack-outcome", None)
+    if outcome:
+        st.warning(outcome) if outcome.startswith("⚠️") else st.success(outcome)
     rows = views.alert_rows(alerts)
     st.dataframe(
         [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows],
         hide_index=True,
         width="stretch",
     )
+
+
+def _acknowledge(
+    client: ApiClient, rule: str, group: dict[str, Any], name: str
+) -> None:
+    # Runs before the panel is drawn again, so the table already shows the ack.
+    try:
+        client.acknowledge(rule, group)
+    except ApiError as exc:
+        st.session_state["ack-outcome"] = f"⚠️ {exc}"
+        return
+    st.session_state["ack-outcome"] = f"Acknowledged {name}"
 
 
 def _source_status(client: ApiClient) -> None:

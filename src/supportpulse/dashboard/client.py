@@ -123,9 +123,13 @@ class ApiClient:
 
     # -- acting -----------------------------------------------------------
 
-    def acknowledge(self, rule: str) -> Document:
-        """Acknowledge a firing rule so it stops notifying."""
-        return self._json("POST", f"/api/v1/alerts/{_segment(rule)}/acknowledge")
+    def acknowledge(self, rule: str, group: Document | None = None) -> Document:
+        """Acknowledge a firing alert (one group of a grouped rule) so it stays
+        quiet until it resolves."""
+        body = {"group": group} if group else None
+        return self._json(
+            "POST", f"/api/v1/alerts/{_segment(rule)}/acknowledge", json=body
+        )
 
     def add_source(self, source: Document) -> Document:
         """Add and start a source from a SourceSettings document."""

@@ -339,7 +339,7 @@ def alert_rows(alerts: list[Document]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
         {
             "rule": alert.get("rule"),
-            "group": _group_text(alert.get("group")),
+            "group": group_text(alert.get("group")),
             "state": ALERT_BADGES.get(str(alert.get("state")), str(alert.get("state"))),
             "value": alert.get("value"),
             "since": alert.get("since") or "—",
@@ -355,16 +355,20 @@ def alert_rows(alerts: list[Document]) -> list[dict[str, Any]]:
     return rows
 
 
-def unacknowledged_firing(alerts: list[Document]) -> list[str]:
-    """Rules with a firing group that nobody has acknowledged yet."""
-    return sorted({
-        str(alert["rule"])
-        for alert in alerts
-        if alert.get("state") == "firing" and not alert.get("acknowledged_at")
-    })  # fmt: skip
+def unacknowledged_firing(alerts: list[Document]) -> list[tuple[str, Document]]:
+    """(rule, group) of every firing alert nobody has acknowledged yet."""
+    return sorted(
+        (
+            (str(alert["rule"]), dict(alert.get("group") or {}))
+            for alert in alerts
+            if alert.get("state") == "firing" and not alert.get("acknowledged_at")
+        ),
+        key=lambda pair: (pair[0], group_text(pair[1])),
+    )
 
 
-def _group_text(group: Any) -> str:
+def group_text(group: Any) -> str:
+    """An alert group as text: "all", or "team=billing, channel=chat"."""
     if not group:
         return "all"
     if isinstance(group, dict):
