@@ -54,9 +54,13 @@ def _cli() -> str:
 
 
 def start_service(
-    workdir: Path, rules: list[dict[str, object]], data: Path | None = None
+    workdir: Path,
+    rules: list[dict[str, object]],
+    data: Path | None = None,
+    replay: Path | None = None,
 ) -> Service:
-    """`supportpulse serve` on 127.0.0.1:0 over a store holding `data`."""
+    """`supportpulse serve` on 127.0.0.1:0 over a store holding `data`; with
+    `replay`, `supportpulse run` streaming that file as fast as it can."""
     store = workdir / "store.duckdb"
     if data is not None:
         with open_store(parse_store_url(f"duckdb://{store}")) as opened:
@@ -81,8 +85,9 @@ def start_service(
         for key, value in os.environ.items()
         if not key.startswith("SUPPORTPULSE_")
     }
+    command = ["run", "--replay", str(replay), "--speed", "0"] if replay else ["serve"]
     process = subprocess.Popen(
-        [_cli(), "--log-level", "info", "--log-format", "json", "serve",
+        [_cli(), "--log-level", "info", "--log-format", "json", *command,
          "-c", str(config), "--host", "127.0.0.1", "--port", "0"],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip

@@ -206,6 +206,9 @@ def test_dashboard_upload_shows_the_quarantine_report(
     page.button(key="upload-go").click().run()
 
     assert not page.exception
-    assert [s.value for s in page.success][-1].startswith("upload.csv: 3 rows")
+    assert [s.value for s in page.success][-1].startswith(
+        "upload.csv: 3 rows -> 1 ticket,"
+    )
+    assert [w.value for w in page.warning] == ["2 rows quarantined"]
     (report,) = [t.value for t in page.dataframe if "reason" in t.value.columns]
     assert list(report["line"]) == [3, 4]

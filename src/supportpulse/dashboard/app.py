@@ -28,6 +28,8 @@ from supportpulse.dashboard.client import (
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ALL = "All"
+#: Quarantined rows listed after an upload; a table this long is still readable.
+QUARANTINE_SHOWN = 200
 
 # Large tiles, readable from across a room on a wall screen.
 STYLE = """
@@ -267,10 +269,14 @@ def _upload(client: ApiClient) -> None:
     st.success(views.ingest_text(report))
     quarantine = report.get("quarantine", [])
     if quarantine:
-        st.warning(f"{len(quarantine)} rows quarantined")
+        # The API lists the first rows; the summary counts them all.
+        count = int(report.get("quarantined", len(quarantine)))
+        st.warning(f"{views.plural(count, 'row')} quarantined")
         st.dataframe(
             views.quarantine_rows(quarantine), hide_index=True, width="stretch"
         )
+        if count > len(quarantine):
+            st.caption("`supportpulse quarantine` lists every row.")
 
 
 # -- page -----------------------------------------------------------------

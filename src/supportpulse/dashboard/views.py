@@ -400,11 +400,20 @@ def _percent(rate: float | None) -> float | None:
 
 def ingest_text(report: Document) -> str:
     """One sentence on what an uploaded file gave."""
-    return (
-        f"{report.get('file', 'file')}: {report.get('rows', 0)} rows -> "
-        f"{report.get('tickets', 0)} tickets, {report.get('messages', 0)} messages, "
-        f"{report.get('quarantined', 0)} quarantined"
+    counts = ", ".join(
+        plural(int(report.get(name, 0)), name.removesuffix("s"))
+        for name in ("tickets", "messages")
     )
+    rows = plural(int(report.get("rows", 0)), "row")
+    quarantined = int(report.get("quarantined", 0))
+    return (
+        f"{report.get('file', 'file')}: {rows} -> {counts}, {quarantined} quarantined"
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 row", "2 rows"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def quarantine_rows(quarantine: list[Document]) -> list[dict[str, Any]]:
