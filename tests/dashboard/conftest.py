@@ -58,6 +58,7 @@ def start_service(
     rules: list[dict[str, object]],
     data: Path | None = None,
     replay: Path | None = None,
+    service: dict[str, object] | None = None,
 ) -> Service:
     """`supportpulse serve` on 127.0.0.1:0 over a store holding `data`; with
     `replay`, `supportpulse run` streaming that file as fast as it can."""
@@ -75,7 +76,10 @@ def start_service(
                     "alert_every": "1s",
                     "status_file": str(workdir / "status.json"),
                 },
-                "service": {"sources_file": str(workdir / "sources.json")},
+                "service": {
+                    "sources_file": str(workdir / "sources.json"),
+                    **(service or {}),
+                },
             }
         ),
         encoding="utf-8",
@@ -111,9 +115,9 @@ def start_service(
     if not found.wait(START_TIMEOUT_S):
         process.kill()
         pytest.fail("the service did not start:\n" + "".join(lines[-20:]))
-    service = Service(url[0], process, workdir, lines)
-    _wait_ready(service)
-    return service
+    running = Service(url[0], process, workdir, lines)
+    _wait_ready(running)
+    return running
 
 
 def _wait_ready(service: Service) -> None:

@@ -212,3 +212,28 @@ def test_dashboard_upload_shows_the_quarantine_report(
     assert [w.value for w in page.warning] == ["2 rows quarantined"]
     (report,) = [t.value for t in page.dataframe if "reason" in t.value.columns]
     assert list(report["line"]) == [3, 4]
+
+
+def test_dashboard_never_shows_a_secret_option_it_was_given(
+    monkeypatch: pytest.MonkeyPatch, twcs_service: Service, client: ApiClient
+) -> None:
+    canary = "Bearer canary-5f0e2a"
+    page = _page(monkeypatch, twcs_service.url)
+    page.text_input(key="add-name").input("canary-rest")
+    page.selectbox(key="add-type").select("rest")
+    page.text_area(key="add-options").input("url: http://127.0.0.1:9/tickets")
+    page.text_input(key="add-secret-name").input("headers.Authorization")
+    page.text_input(key="add-secret-value").input(canary)
+    page.button(key="FormSubmitter:add-source-Add source").click().run()
+    assert [s.value for s in page.success] == ["Added canary-rest"]
+
+    page.run()
+    page.selectbox(key="manage-source").select("canary-rest").run()
+
+    assert not page.exception
+    shown = [str(element.value) for element in page.json]
+    shown += [table.value.to_csv() for table in page.dataframe]
+    shown += [str(message.value) for message in [*page.error, *page.success]]
+    assert any("canary-rest" in text for text in shown)
+    assert not any("canary-5f0e2a" in text for text in shown)
+    client.remove_source("canary-rest")

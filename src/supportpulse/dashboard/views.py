@@ -308,11 +308,23 @@ def source_document(
     if not isinstance(options, dict):
         raise FormError("options: write a mapping of option: value, one per line")
     if secret_name.strip():
-        options[secret_name.strip()] = secret_value
+        _set_dotted(options, secret_name.strip(), secret_value)
     document: Document = {"name": name, "type": type_name, "options": options}
     if interval.strip():
         document["interval"] = interval.strip()
     return document
+
+
+def _set_dotted(options: Document, dotted: str, value: str) -> None:
+    """Set `headers.Authorization`-style keys inside nested option mappings."""
+    *parents, leaf = dotted.split(".")
+    node = options
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise FormError(f"secret option name: '{part}' is not a mapping of options")
+        node = child
+    node[leaf] = value
 
 
 # -- alerts ---------------------------------------------------------------
