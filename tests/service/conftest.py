@@ -119,9 +119,9 @@ def running_service(store_url: str, settings: Settings) -> Iterator[Service]:
             try:
                 await stop.wait()
             finally:
+                await runtime.stop()
                 server.should_exit = True
                 await serving
-                await runtime.stop()
                 await alerts.detach()
                 await engine.stop()
                 await notifier.aclose()

@@ -182,10 +182,10 @@ async def _run(
             )
     finally:
         if server is not None:
-            # Let open requests finish and event streams close first.
+            # End event streams, then let open requests finish.
+            await runtime.stop()
             server.should_exit = True
             await asyncio.gather(waiters[-1], return_exceptions=True)
-            await runtime.stop()
         for task in waiters:
             task.cancel()
         await alerts.detach()

@@ -144,7 +144,13 @@ async def _store_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("api_request_failed", path=request.url.path, error=type(exc).__name__)
+    # A bug of ours: ERROR with the traceback, as text that logs.py masks.
+    log.error(
+        "api_request_failed",
+        path=request.url.path,
+        error=type(exc).__name__,
+        exc_info=exc,
+    )
     return error_response(
         "internal", f"internal error ({type(exc).__name__}); see the service log"
     )

@@ -52,6 +52,7 @@ class EventHub:
         self._written = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._states: dict[str, str] = {}
+        self.closed = False
 
     def start(self) -> None:
         """Watch for writes and source changes."""
@@ -61,7 +62,9 @@ class EventHub:
         ]
 
     async def stop(self) -> None:
-        """Stop watching."""
+        """Stop watching and end every open stream, so a server shutting down
+        does not wait for clients that never hang up."""
+        self.closed = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -138,7 +141,7 @@ async def _events(hub: EventHub, request: Request) -> AsyncIterator[ServerSentEv
         yield ServerSentEvent(json.dumps(latest.kpis), event="kpis")
         for status in hub.engine.status():
             yield ServerSentEvent(json.dumps(status), event="source")
-        while not await request.is_disconnected():
+        while not hub.closed and not await request.is_disconnected():
             try:
                 yield await asyncio.wait_for(queue.get(), timeout=1.0)
             except TimeoutError:
