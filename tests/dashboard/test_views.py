@@ -153,7 +153,12 @@ def test_source_rows_show_state_badges_and_lag() -> None:
          "records": 7, "rate_per_s": 0.5, "last_error": "HTTPError: 503"},
     ])  # fmt: skip
 
-    assert rows[0]["state"] == "🟠 backing off"
+    assert rows[0]["state"] == "● backing off"
+    assert (
+        views.badge_style(rows[0]["state"])
+        == f"color: {views.ORANGE}; font-weight: 600"
+    )
+    assert views.badge_style("● something new") == ""
     assert rows[0]["lag"] == "67 min"
     assert rows[0]["last error"] == "HTTPError: 503"
 

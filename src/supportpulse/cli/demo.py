@@ -35,8 +35,9 @@ from supportpulse.errors import UserError
 from supportpulse.processes import die_with_parent
 from supportpulse.service.server import address, bind
 
-#: Simulated hours shown before the demo catches up with the present.
-HISTORY = timedelta(hours=8)
+#: Simulated history before the demo catches up with the present: enough for
+#: the 24-hour window and its trend to be full.
+HISTORY = timedelta(hours=48)
 #: A backlog this large fires at once on the simulated desk's first hours.
 DEMO_BACKLOG_LIMIT = 20.0
 
@@ -114,7 +115,7 @@ def demo(
         typer.Option(
             min=0, help="Event seconds per wall-clock second while catching up."
         ),
-    ] = 960.0,
+    ] = 3840.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulated help desk.")] = 1,
     port: Annotated[
         int, typer.Option(min=1, max=65535, help="Dashboard port on 127.0.0.1.")

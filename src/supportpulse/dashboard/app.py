@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from supportpulse.dashboard import views
@@ -54,7 +55,7 @@ def _guarded(panel: Callable[..., None], *args: Any) -> None:
     try:
         panel(*args)
     except ApiError as exc:
-        st.error(f"⚠️ {exc}")
+        st.error(str(exc))
 
 
 # -- sidebar --------------------------------------------------------------
@@ -131,7 +132,7 @@ def _alerts(client: ApiClient) -> None:
         return
     names = [f"{rule} ({views.group_text(group)})" for rule, group in firing]
     if names:
-        st.error(f"🔥 Firing: {', '.join(names)}")
+        st.error(f"Firing: {', '.join(names)}")
     for (rule, group), name in zip(firing, names, strict=True):
         st.button(
             f"Acknowledge {name}",
@@ -141,12 +142,11 @@ def _alerts(client: ApiClient) -> None:
         )
     outcome = st.session_state.pop("ack-outcome", None)
     if outcome:
-        st.warning(outcome) if outcome.startswith("⚠️") else st.success(outcome)
+        failed, message = outcome
+        st.warning(message) if failed else st.success(message)
     rows = views.alert_rows(alerts)
-    st.dataframe(
-        [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows],
-        hide_index=True,
-        width="stretch",
+    _status_table(
+        [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
     )
 
 
@@ -157,9 +157,9 @@ def _acknowledge(
     try:
         client.acknowledge(rule, group)
     except ApiError as exc:
-        st.session_state["ack-outcome"] = f"⚠️ {exc}"
+        st.session_state["ack-outcome"] = (True, str(exc))
         return
-    st.session_state["ack-outcome"] = f"Acknowledged {name}"
+    st.session_state["ack-outcome"] = (False, f"Acknowledged {name}")
 
 
 def _source_status(client: ApiClient) -> None:
@@ -168,7 +168,13 @@ def _source_status(client: ApiClient) -> None:
     if not sources:
         st.caption("No sources are running; add one below.")
         return
-    st.dataframe(views.source_rows(sources), hide_index=True, width="stretch")
+    _status_table(views.source_rows(sources))
+
+
+def _status_table(rows: list[dict[str, Any]]) -> None:
+    """A table whose `state` column is coloured by state."""
+    styled = pd.DataFrame(rows).style.map(views.badge_style, subset=["state"])
+    st.dataframe(styled, hide_index=True, width="stretch")
 
 
 # -- the rest of the page -------------------------------------------------
@@ -243,7 +249,7 @@ def _act(action: Callable[[], object], done: str | None = None) -> None:
     try:
         action()
     except ApiError as exc:
-        st.error(f"⚠️ {exc}")
+        st.error(str(exc))
         return
     if done:
         st.success(done)
@@ -264,7 +270,7 @@ def _upload(client: ApiClient) -> None:
     try:
         report = client.ingest(uploaded.name, uploaded.getvalue(), source or None)
     except ApiError as exc:
-        st.error(f"⚠️ {exc}")
+        st.error(str(exc))
         return
     st.success(views.ingest_text(report))
     quarantine = report.get("quarantine", [])
@@ -290,7 +296,7 @@ def main() -> None:
     try:
         window, where, every = _sidebar(client)
     except ApiError as exc:
-        st.error(f"⚠️ {exc}")
+        st.error(str(exc))
         st.stop()
 
     @st.fragment(run_every=every)

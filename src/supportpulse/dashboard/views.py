@@ -235,15 +235,41 @@ def filter_values(document: Document, dimension: str) -> list[str]:
 
 # -- sources --------------------------------------------------------------
 
-STATE_BADGES = {
-    "live": "🟢 live",
-    "degraded": "🟡 degraded",
-    "backing off": "🟠 backing off",
-    "failed": "🔴 failed",
-    "paused": "⏸️ paused",
-    "starting": "🔵 starting",
-    "stopped": "⚫ stopped",
+#: Text colours of source and alert states: green is well, amber and orange
+#: need a look, red needs action. A dot leads the state so it reads at a glance
+#: without colour too, in a font every system has (no emoji).
+GREEN, AMBER, ORANGE, RED, BLUE, GREY = (
+    "#1a7f37", "#9a6700", "#bc4c00", "#cf222e", "#0969da", "#6e7781"
+)  # fmt: skip
+BADGE = "● "
+STATE_COLOURS = {
+    "live": GREEN,
+    "degraded": AMBER,
+    "backing off": ORANGE,
+    "failed": RED,
+    "paused": GREY,
+    "starting": BLUE,
+    "stopped": GREY,
+    "firing": RED,
+    "pending": AMBER,
+    "error": ORANGE,
+    "no data": GREY,
+    "no_data": GREY,
+    "resolved": GREEN,
+    "ok": GREEN,
 }
+
+
+def badge(state: object) -> str:
+    """A state as the status tables show it: "● live"."""
+    return f"{BADGE}{state}"
+
+
+def badge_style(text: object) -> str:
+    """CSS for a badge cell: the state's colour, bold."""
+    state = str(text).removeprefix(BADGE)
+    colour = STATE_COLOURS.get(state)
+    return f"color: {colour}; font-weight: 600" if colour else ""
 
 
 def source_rows(sources: list[Document]) -> list[dict[str, Any]]:
@@ -252,9 +278,7 @@ def source_rows(sources: list[Document]) -> list[dict[str, Any]]:
         {
             "source": source.get("name"),
             "type": source.get("type"),
-            "state": STATE_BADGES.get(
-                str(source.get("state")), str(source.get("state"))
-            ),
+            "state": badge(source.get("state")),
             "last update": source.get("last_success") or "—",
             "lag": format_lag(source.get("lag_s")),
             "records": source.get("records", 0),
@@ -337,13 +361,6 @@ ALERT_ORDER = {
     "resolved": 4,
     "ok": 5,
 }
-ALERT_BADGES = {
-    "firing": "🔥 firing",
-    "pending": "⏳ pending",
-    "error": "⚠️ error",
-    "resolved": "✅ resolved",
-    "ok": "✅ ok",
-}
 
 
 def alert_rows(alerts: list[Document]) -> list[dict[str, Any]]:
@@ -352,8 +369,8 @@ def alert_rows(alerts: list[Document]) -> list[dict[str, Any]]:
         {
             "rule": alert.get("rule"),
             "group": group_text(alert.get("group")),
-            "state": ALERT_BADGES.get(str(alert.get("state")), str(alert.get("state"))),
-            "value": alert.get("value"),
+            "state": badge(alert.get("state")),
+            "value": _number(alert.get("value")),
             "since": alert.get("since") or "—",
             "acknowledged": "yes" if alert.get("acknowledged_at") else "",
             "silenced until": alert.get("silenced_until") or "",
@@ -397,6 +414,10 @@ def _iso(moment: datetime) -> str:
 
 def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.removesuffix("Z"))
+
+
+def _number(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.4g}"
 
 
 def _minutes(seconds: float | None) -> float | None:
