@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import tempfile
 from contextlib import ExitStack
@@ -159,7 +160,10 @@ def demo(
 
 
 async def _serve(
-    engine: Engine, settings: Settings, listener: Any, stop_after: float | None
+    engine: Engine,
+    settings: Settings,
+    listener: socket.socket,
+    stop_after: float | None,
 ) -> None:
     if stop_after is not None:
         # Ending by the same signal as Ctrl-C runs the same clean shutdown.
