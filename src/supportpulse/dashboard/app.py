@@ -29,8 +29,6 @@ from supportpulse.dashboard.client import (
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ALL = "All"
-#: Quarantined rows listed after an upload; a table this long is still readable.
-QUARANTINE_SHOWN = 200
 
 # Tiles grow with the screen, so a wall display reads from across a room
 # and a laptop still fits eight of them.
@@ -105,8 +103,10 @@ def _tiles(client: ApiClient, window: views.Window, where: KPIFilter) -> None:
             column.metric(
                 tile.label, tile.value, tile.delta, delta_color=tile.delta_color
             )
-    caption = "change against the previous window of equal length"
-    st.caption(f"{window.label} until {b.until}; {caption}" if previous else b.until)
+    caption = f"{window.label} until {b.until}"
+    if previous is not None:
+        caption += "; change against the previous window of equal length"
+    st.caption(caption)
 
 
 def _trends(client: ApiClient, window: views.Window, where: KPIFilter) -> None:
@@ -144,7 +144,10 @@ def _alerts(client: ApiClient) -> None:
     outcome = st.session_state.pop("ack-outcome", None)
     if outcome:
         failed, message = outcome
-        st.warning(message) if failed else st.success(message)
+        if failed:
+            st.warning(message)
+        else:
+            st.success(message)
     rows = views.alert_rows(alerts)
     _status_table(
         [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
