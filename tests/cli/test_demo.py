@@ -99,7 +99,7 @@ def _dashboard_up(url: str) -> bool:
 def test_demo_comes_alive_fires_an_alert_and_stops_after_its_duration(
     demo_path: Path,
 ) -> None:
-    demo = Demo(demo_path, "--duration", "30s")
+    demo = Demo(demo_path, "--duration", "60s")
     children = psutil.Process(demo.process.pid).children(recursive=True)
 
     demo.eventually("tickets in the store", lambda: _tickets(demo.api) > 0)
@@ -117,7 +117,7 @@ def test_demo_replays_a_file_instead_when_asked(
     demo_path: Path, shared_data: Path
 ) -> None:
     sample = shared_data / "twcs" / "twcs_head_1000.csv"
-    demo = Demo(demo_path, "--replay", str(sample), "--speed", "0", "--duration", "25s")
+    demo = Demo(demo_path, "--replay", str(sample), "--speed", "0", "--duration", "40s")
 
     demo.eventually("tickets in the store", lambda: _tickets(demo.api) > 0)
     sources = httpx.get(f"{demo.api}/api/v1/sources", timeout=10).json()["sources"]
