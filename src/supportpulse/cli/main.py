@@ -24,6 +24,8 @@ from supportpulse.cli.context import (
     settings_from,
     store_from,
 )
+from supportpulse.cli.dashboard import dashboard as dashboard_command
+from supportpulse.cli.demo import demo as demo_command
 from supportpulse.cli.render import ingest_line, kpi_table
 from supportpulse.cli.sources import sources_app
 from supportpulse.errors import StoreError, SupportPulseError, UserError
@@ -240,6 +242,8 @@ def quarantine(
 app.command()(run_command.run)
 app.command()(run_command.serve)
 app.command()(run_command.status)
+app.command(name="dashboard")(dashboard_command)
+app.command(name="demo")(demo_command)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(sources_app, name="sources")
 
