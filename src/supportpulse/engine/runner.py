@@ -68,6 +68,15 @@ def build_source(config: SourceSettings, settings: Settings) -> Source:
     return cls(config.name, options, settings)
 
 
+def _forget(batch: Batch, gone: set[tuple[str, str]]) -> None:
+    """Drop records of tickets a later page deleted: the store applies a
+    batch's deletions before its upserts, which would bring them back."""
+    batch.tickets = [t for t in batch.tickets if (t.source, t.external_id) not in gone]
+    batch.messages = [
+        m for m in batch.messages if (m.source, m.ticket_external_id) not in gone
+    ]
+
+
 class Engine:
     """Runs sources into the store until stopped."""
 
@@ -311,6 +320,8 @@ class Engine:
                 live.remove((running, page))
                 await self._fail(running, exc)
                 continue
+            if part.deleted_tickets:
+                _forget(batch, set(part.deleted_tickets))
             batch.tickets.extend(part.tickets)
             batch.messages.extend(part.messages)
             batch.quarantined.extend(part.quarantined)
