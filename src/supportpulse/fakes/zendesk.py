@@ -139,8 +139,10 @@ class ZendeskFake:
         self, body: Any, status: int = 200, headers: dict[str, str] | None = None
     ) -> JSONResponse:
         left = max(0, self.config.account_limit - self._window.account)
+        # Zendesk states a per-minute limit; a shorter test window scales it.
+        per_minute = round(self.config.account_limit * 60 / self.config.window_s)
         limits = {
-            "X-Rate-Limit": str(self.config.account_limit),
+            "X-Rate-Limit": str(per_minute),
             "X-Rate-Limit-Remaining": str(left),
         }
         return JSONResponse(body, status, {**limits, **(headers or {})})

@@ -111,14 +111,17 @@ class ZendeskAccount:
                 self.add_user(f"Customer {index + 1}", "end-user")
             span = 30 * 86_400
             for _ in range(tickets):
-                created = now - timedelta(seconds=3600 + self.rng.randrange(span))
-                self._new_ticket(created, int(created.timestamp()) + 1800)
+                # Far enough back that every reply is older than the
+                # export's hidden last minute.
+                created = now - timedelta(seconds=40_000 + self.rng.randrange(span))
+                self._new_ticket(created)
 
-    def _new_ticket(self, created: datetime, generated: int) -> int:
+    def _new_ticket(self, created: datetime, fresh: bool = False) -> int:
+        """A ticket with its history; a `fresh` one was just submitted."""
         rng = self.rng
         ticket_id = self._id()
         requester = rng.choice(self.customers)
-        status = rng.choice(STATUSES)
+        status = "new" if fresh else rng.choice(STATUSES)
         ticket: Record = {
             "id": ticket_id,
             "url": self._url("tickets", ticket_id),
@@ -126,7 +129,7 @@ class ZendeskAccount:
             "via": {"channel": rng.choice(CHANNELS), "source": {"rel": None}},
             "created_at": iso(created),
             "updated_at": iso(created),
-            "generated_timestamp": generated,
+            "generated_timestamp": 0,
             "type": rng.choice(TYPES),
             "subject": f"{rng.choice(_WORDS)} {rng.choice(_WORDS)}",
             "description": f"My {rng.choice(_WORDS)} is {rng.choice(_WORDS)}",
@@ -147,7 +150,6 @@ class ZendeskAccount:
             "from_messaging_channel": False,
         }
         self.tickets[ticket_id] = ticket
-        bisect.insort(self.order, (generated, ticket_id))
         self.comments[ticket_id] = []
         self._comment(ticket_id, requester, created, str(ticket["description"]))
         replies = rng.randrange(4) if status != "new" else 0
@@ -165,6 +167,8 @@ class ZendeskAccount:
         self._measure(
             ticket_id, solved=moment if status in ("solved", "closed") else None
         )
+        ticket["generated_timestamp"] = int(moment.timestamp())
+        bisect.insort(self.order, (ticket["generated_timestamp"], ticket_id))
         return ticket_id
 
     def _comment(
@@ -261,7 +265,7 @@ class ZendeskAccount:
             )[0]
             if kind == "create" or not live:
                 now = datetime.fromtimestamp(int(self.clock()), UTC)
-                self._new_ticket(now, int(now.timestamp()))
+                self._new_ticket(now, fresh=True)
                 return "create"
             ticket_id = self.rng.choice(live)
             getattr(self, f"_{kind}")(ticket_id)
