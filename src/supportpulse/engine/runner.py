@@ -153,6 +153,21 @@ class Engine:
         now = self.clock()
         return [running.status.as_dict(now) for running in self._running.values()]
 
+    def config(self, name: str) -> SourceSettings | None:
+        """The settings a source was added with, if it is in the engine."""
+        running = self._running.get(name)
+        return None if running is None else running.config
+
+    @property
+    def queue_depth(self) -> int:
+        """Pages waiting for the writer."""
+        return self._queue.qsize()
+
+    async def written(self) -> None:
+        """Run the after-write hooks for data written outside the writer, such
+        as a file ingested through the API, so KPIs and alerts see it too."""
+        await self._run_write_hooks()
+
     # -- lifecycle --------------------------------------------------------
 
     async def start(self) -> None:
@@ -220,6 +235,7 @@ class Engine:
                 opened = breaker.failed(self.clock())
                 delay = self._retry_delay(exc, attempt)
                 attempt += 1
+                running.status.retries += 1
                 running.status.state = (
                     SourceState.failed if opened else SourceState.backing_off
                 )
@@ -339,6 +355,9 @@ class Engine:
             messages=len(batch.messages),
             sources=sorted(cursors),
         )
+        await self._run_write_hooks()
+
+    async def _run_write_hooks(self) -> None:
         for hook in self._after_write:
             try:
                 await hook()
