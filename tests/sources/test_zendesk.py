@@ -14,9 +14,12 @@ import pytest
 
 from supportpulse.config import EngineSettings, Settings, SourceSettings
 from supportpulse.engine.runner import Engine
+from supportpulse.errors import FatalSourceError, RetriableSourceError
 from supportpulse.fakes import Faults, ServedApp, serving
 from supportpulse.fakes.zendesk import ZendeskFake, ZendeskFakeConfig
 from supportpulse.fakes.zendesk_account import ZendeskAccount
+from supportpulse.logs import configure_logging
+from supportpulse.sources.zendesk import ZendeskOptions, ZendeskSource
 from supportpulse.store import Store, open_store, parse_store_url
 
 from .zendesk_expected import differences, expected, snapshot
@@ -137,3 +140,109 @@ def test_zendesk_source_ends_with_the_exact_account_under_every_fault(
     injected = fake.faults.injected
     assert min(injected[k] for k in ("throttle", "server_error", "slow", "drop")) > 0
     assert fake.requests["throttled"] > 0
+
+
+@pytest.fixture
+def small() -> Iterator[tuple[ZendeskFake, ServedApp]]:
+    account = ZendeskAccount(seed=2)
+    account.populate(30)
+    config = ZendeskFakeConfig(hide_recent_s=1, oauth_token="oauth-canary-4f2a")
+    fake = ZendeskFake(account, config, Faults(seed=2, paths=("/api/",)))
+    with serving(fake.app) as served:
+        yield fake, served
+
+
+def _source(url: str, name: str = "zd", **extra: Any) -> ZendeskSource:
+    opts = ZendeskOptions.model_validate(options(url, **extra))
+    return ZendeskSource(name, opts, Settings())
+
+
+async def _pull_all(source: ZendeskSource) -> list[Any]:
+    cursor, pages = None, []
+    while True:
+        page = await source.pull(cursor)
+        pages.append(page)
+        cursor = page.cursor
+        if not page.more:
+            await source.close()
+            return pages
+
+
+def test_zendesk_source_wrong_token_stops_with_what_to_check(
+    small: tuple[ZendeskFake, ServedApp],
+) -> None:
+    _, served = small
+    source = _source(served.url, api_token="wrong-token-canary")
+
+    with pytest.raises(FatalSourceError) as caught:
+        asyncio.run(source.pull(None))
+
+    assert str(caught.value) == (
+        "source 'zd': 401 from Zendesk incremental export; "
+        "check email and api_token (or oauth_token)"
+    )
+    assert "wrong-token-canary" not in str(caught.value)
+
+
+def test_zendesk_source_oauth_token_reads_the_export(
+    small: tuple[ZendeskFake, ServedApp],
+) -> None:
+    _, served = small
+    source = _source(
+        served.url, email=None, api_token=None, oauth_token="oauth-canary-4f2a",
+        comments=False, per_page=7,
+    )  # fmt: skip
+
+    pages = asyncio.run(_pull_all(source))
+
+    assert sum(len(page.records) for page in pages) == 30
+    assert pages[-1].cursor is not None
+    assert pages[-1].cursor["after_cursor"]
+
+
+def test_zendesk_source_throttle_pauses_the_whole_account_as_told(
+    small: tuple[ZendeskFake, ServedApp],
+) -> None:
+    fake, served = small
+    fake.faults.storm_length = 1
+    fake.faults.retry_after_s = 30
+    fake.faults.enable(throttle=1.0)
+    source = _source(served.url, name="a", attempts=1)
+    sibling = _source(served.url, name="b")
+
+    with pytest.raises(RetriableSourceError) as caught:
+        asyncio.run(source.pull(None))
+
+    assert caught.value.retry_after == 30
+    # The other source on the same account and credential waits as well.
+    assert sibling.account_bucket is source.account_bucket
+    assert 25 < sibling.account_bucket.wait_s() <= 30
+
+
+def test_zendesk_source_logs_no_secret(
+    small: tuple[ZendeskFake, ServedApp], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake, served = small
+    fake.faults.enable(server_error=0.3, drop=0.2)
+    configure_logging("debug")
+    # Without comments the requests go one by one: the seeded faults repeat.
+    source = _source(served.url, per_page=5, comments=False)
+    try:
+        pages = asyncio.run(_pull_all(source))
+        fake.faults.disable()
+        bad = _source(served.url, name="bad", api_token="token-canary-91c3")
+        with pytest.raises(FatalSourceError):
+            asyncio.run(bad.pull(None))
+    finally:
+        configure_logging("warning")
+
+    logged = capsys.readouterr().err
+    assert sum(len(page.records) for page in pages) == 30
+    assert "page_fetched" in logged
+    assert "retry" in logged
+    for secret in (
+        "fake-zendesk-token",
+        "token-canary-91c3",
+        "YWRtaW5AYWNtZS5leGFtcGxl",
+    ):
+        assert secret not in logged
