@@ -169,6 +169,24 @@ def test_zendesk_fake_rate_limit_headers_on_every_reply(served: ServedApp) -> No
     assert "x-rate-limit-remaining" in refused.headers
 
 
+def test_zendesk_fake_rate_limit_headers_on_injected_faults(
+    served: ServedApp, fake: ZendeskFake
+) -> None:
+    fake.faults.enable(server_error=1.0)
+    failed = _get(served, start_time=0)
+    fake.faults.disable()
+    fake.faults.enable(throttle=1.0)
+    throttled = _get(served, start_time=0)
+    fake.faults.disable()
+    unknown = _get(served, "/api/v2/nothing.json")
+
+    assert failed.status_code >= 500
+    assert throttled.status_code == 429
+    assert unknown.status_code == 404
+    for answer in (failed, throttled, unknown):
+        assert answer.headers["x-rate-limit"] == "1000"
+
+
 def test_zendesk_fake_refuses_bad_export_parameters(served: ServedApp) -> None:
     both = _get(served, start_time=0, cursor="MTIzLjB8fDR8")
     recent = _get(served, start_time=int(NOW) - 30)

@@ -40,7 +40,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supportpulse.fakes.faults import FaultMiddleware, Faults
 from supportpulse.fakes.serve import require_loopback
@@ -96,7 +96,8 @@ class ZendeskFake:
             Route(EXPORT_PATH, self._export),
             Route("/api/v2/tickets/{ticket_id:int}/comments.json", self._comments),
         ]
-        return FaultMiddleware(Starlette(routes=routes), self.faults)
+        faulty = FaultMiddleware(Starlette(routes=routes), self.faults)
+        return _RateHeaders(faulty, self)
 
     # -- guards ------------------------------------------------------------
 
@@ -135,17 +136,17 @@ class ZendeskFake:
         window.export += export
         return None
 
-    def _json(
-        self, body: Any, status: int = 200, headers: dict[str, str] | None = None
-    ) -> JSONResponse:
+    def limit_headers(self) -> dict[str, str]:
+        """`X-Rate-Limit` and `X-Rate-Limit-Remaining` as they stand now."""
         left = max(0, self.config.account_limit - self._window.account)
         # Zendesk states a per-minute limit; a shorter test window scales it.
         per_minute = round(self.config.account_limit * 60 / self.config.window_s)
-        limits = {
-            "X-Rate-Limit": str(per_minute),
-            "X-Rate-Limit-Remaining": str(left),
-        }
-        return JSONResponse(body, status, {**limits, **(headers or {})})
+        return {"X-Rate-Limit": str(per_minute), "X-Rate-Limit-Remaining": str(left)}
+
+    def _json(
+        self, body: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> JSONResponse:
+        return JSONResponse(body, status, {**self.limit_headers(), **(headers or {})})
 
     def _guard(self, request: Request, export: bool) -> Response | None:
         if not self._authorized(request):
@@ -290,6 +291,29 @@ class ZendeskFake:
                 authors = sorted({comment["author_id"] for comment in page})
                 body["users"] = [self.account.users[i] for i in authors]
             return self._json(body)
+
+
+class _RateHeaders:
+    """Adds the account's rate-limit headers to replies that lack them
+    (injected faults, unknown paths): Zendesk sends them on every reply."""
+
+    def __init__(self, app: ASGIApp, fake: ZendeskFake) -> None:
+        self.app = app
+        self.fake = fake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name == b"x-rate-limit" for name, _ in headers):
+                    limits = self.fake.limit_headers()
+                    headers += [
+                        (k.lower().encode(), v.encode()) for k, v in limits.items()
+                    ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 # -- webhooks ----------------------------------------------------------------
