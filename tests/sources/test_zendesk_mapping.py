@@ -63,8 +63,11 @@ def test_zendesk_mapping_takes_first_reply_and_solve_from_metrics(
               "created_at": metric["created_at"], "updated_at": metric["updated_at"]}  # fmt: skip
     reopened = {**ticket, "status": "open"}
 
-    solved, open_again = to_batch(
-        join_page({"tickets": [ticket, reopened], "metric_sets": [metric]}), "zd", None
+    [solved] = to_batch(
+        join_page({"tickets": [ticket], "metric_sets": [metric]}), "zd", None
+    ).tickets
+    [open_again] = to_batch(
+        join_page({"tickets": [reopened], "metric_sets": [metric]}), "zd", None
     ).tickets
 
     created = datetime.fromisoformat(metric["created_at"].replace("Z", ""))
@@ -100,6 +103,22 @@ def test_zendesk_mapping_deleted_ticket_becomes_a_deletion() -> None:
 
     assert batch.tickets == []
     assert batch.deleted_tickets == [("zd", "7")]
+
+
+def test_zendesk_mapping_keeps_the_newest_version_within_a_page() -> None:
+    old = {
+        "id": 9,
+        "status": "open",
+        "generated_timestamp": 100,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    }
+    gone = {**old, "status": "deleted", "generated_timestamp": 160}
+
+    batch = to_batch(join_page({"tickets": [gone, old]}), "zd", None)
+
+    assert batch.tickets == []
+    assert batch.deleted_tickets == [("zd", "9")]
 
 
 def test_zendesk_mapping_quarantines_a_ticket_without_times() -> None:

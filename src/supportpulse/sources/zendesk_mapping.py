@@ -61,7 +61,7 @@ def join_page(
 def to_batch(records: list[Record], source: str, category_field: int | None) -> Batch:
     """Tickets, messages, deletions and quarantined records of one page."""
     batch = Batch()
-    for position, record in enumerate(records):
+    for position, record in _newest_per_ticket(records):
         ticket = record["ticket"]
         try:
             if ticket.get("status") == "deleted":
@@ -80,6 +80,28 @@ def to_batch(records: list[Record], source: str, category_field: int | None) -> 
                 str(ticket)[:2000],
             ))  # fmt: skip
     return batch
+
+
+def _newest_per_ticket(records: list[Record]) -> list[tuple[int, Record]]:
+    """Each ticket's newest record with its position in the page. A page
+    may repeat the ticket it starts after; a deletion must not be undone by
+    an older version of the same ticket in the same write."""
+    chosen: dict[Any, tuple[int, Record]] = {}
+    for position, record in enumerate(records):
+        key = record["ticket"].get("id")
+        if key not in chosen or _version(record) >= _version(chosen[key][1]):
+            chosen[key] = (position, record)
+    return sorted(chosen.values(), key=lambda item: item[0])
+
+
+def _version(record: Record) -> tuple[float, str]:
+    ticket = record["ticket"]
+    generated = ticket.get("generated_timestamp")
+    updated = ticket.get("updated_at")
+    return (
+        generated if isinstance(generated, int | float) else 0.0,
+        updated if isinstance(updated, str) else "",
+    )
 
 
 def to_ticket(record: Record, source: str, category_field: int | None) -> Ticket:
