@@ -22,7 +22,9 @@ _SECRET_KEY = re.compile(
 # user:password@ in any URL-looking value.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
 # Option names that hold credentials beside those above: keys, DSNs, private parts.
-_SECRET_OPTION = re.compile(r"(^|[_-])(key|dsn|credentials?|private)", re.IGNORECASE)
+_SECRET_OPTION = re.compile(
+    r"(^|[_-])(key|dsn|credentials?|private)($|[_-])", re.IGNORECASE
+)
 MASK = "***"
 _DEBUG = False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -143,6 +144,13 @@ def running_service(store_url: str, settings: Settings) -> Iterator[Service]:
     finally:
         holder["loop"].call_soon_threadsafe(holder["stop"].set)
         thread.join(60)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def upload(client: httpx.Client, path: Path, **form: str) -> httpx.Response:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .conftest import Service, Wait
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from tests.conftest import PG_SERVER
+
+from .conftest import ADMIN, Service, Wait, running_service, settings_for
 
 
 def test_healthz_answers_ok_without_a_token(service: Service) -> None:
@@ -48,3 +56,29 @@ def test_readyz_is_not_ready_while_a_required_source_has_failed(
             client.delete("/api/v1/sources/required-broken")
 
         assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.postgres
+def test_readyz_is_not_ready_while_the_store_is_unreachable(
+    pg_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = pg_database()
+    with (
+        running_service(url, settings_for(tmp_path)) as running,
+        running.client(token=None) as client,
+    ):
+        assert client.get("/readyz").status_code == 200
+        # Dropping the service's own database ends its connection for real.
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+            drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(name)))
+        answer = client.get("/readyz")
+        admin_token = {"Authorization": f"Bearer {ADMIN}"}
+        kpis = client.get("/api/v1/kpis", headers=admin_token)
+
+    assert answer.status_code == 503
+    assert answer.json()["ready"] is False
+    assert answer.json()["store"] != "ok"
+    assert kpis.status_code == 503
+    assert kpis.json()["error"]["code"] == "unavailable"

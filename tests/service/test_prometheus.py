@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 from tests.conftest import skip_or_fail
 
-from .conftest import VIEWER, Service
+from .conftest import VIEWER, Service, free_port
 
 SCRAPE_WAIT_S = 60.0
 CONFIG = """\
@@ -29,12 +28,6 @@ scrape_configs:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_prometheus_scrapes_engine_and_kpi_series(
     service: Service, tmp_path: Path
 ) -> None:
@@ -44,7 +37,7 @@ def test_prometheus_scrapes_engine_and_kpi_series(
     target = service.url.removeprefix("http://")
     config = tmp_path / "prometheus.yml"
     config.write_text(CONFIG.format(token=VIEWER, target=target), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}"],

@@ -12,11 +12,7 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .conftest import free_port
 
 
 def test_run_serves_kpis_of_what_it_ingests_then_stops_on_sigterm(
@@ -24,7 +20,7 @@ def test_run_serves_kpis_of_what_it_ingests_then_stops_on_sigterm(
 ) -> None:
     script = shutil.which("supportpulse", path=str(Path(sys.executable).parent))
     assert script is not None
-    port = _free_port()
+    port = free_port()
     engine = subprocess.Popen(
         [script, "run", "--replay", str(shared_data / "tickets_min.csv"),
          "--speed", "0", "--port", str(port), "--store", str(tmp_path / "s.duckdb")],

@@ -19,7 +19,11 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def _short_duration(value: object) -> object:
     """Accept "15m", "4h", "1d" beside pydantic's seconds and ISO 8601 forms."""
     if isinstance(value, str) and (match := _SHORT.match(value)):
-        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        try:
+            return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        except OverflowError:
+            # A ValueError becomes a validation error naming the key.
+            raise ValueError(f"duration '{value}' is too long") from None
     return value
 
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from supportpulse.alerts.durations import Duration
+
 
 class _Document(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -259,9 +261,10 @@ class GroupChoice(BaseModel):
 
 
 class SilenceRequest(GroupChoice):
-    """How long to hold back a rule's notifications, like "30m", "4h", "2d"."""
+    """How long to hold back a rule's notifications, like "30m", "4h", "2d"
+    (or seconds, or ISO 8601)."""
 
-    for_: str = Field(alias="for", pattern=r"^\s*\d+\s*[smhdw]\s*$")
+    for_: Duration = Field(alias="for")
 
 
 class Acknowledged(BaseModel):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import structlog
+from fastapi import Depends, Request
 
 from supportpulse.config import Settings
 from supportpulse.engine.alerting import EngineAlerts
@@ -53,3 +55,13 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop the event hub; the engine is stopped by its owner."""
         await self.hub.stop()
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """The runtime the application was created with."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+#: A route parameter receiving the runtime.
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from supportpulse.errors import first_line
 from supportpulse.logs import redact
 from supportpulse.service.models import Health, Readiness
-from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.runtime import Runtime, ServiceRuntime
 
 router = APIRouter(tags=["health"])
 
@@ -29,9 +29,8 @@ async def healthz() -> Health:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "not ready"}},
 )
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(runtime: Runtime) -> JSONResponse:
     """Ready when the store answers and no required source has failed."""
-    runtime: ServiceRuntime = request.app.state.runtime
     store = await _store_state(runtime)
     sources = runtime.engine.status()
     required = {

@@ -13,13 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from supportpulse.ingest.pipeline import IngestOptions, ingest_file, quarantine_name
 from supportpulse.service.auth import Admin
 from supportpulse.service.errors import ApiError, responses
 from supportpulse.service.models import IngestReport
-from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.runtime import Runtime
 from supportpulse.store import Store
 
 router = APIRouter(
@@ -40,7 +40,7 @@ def _file_name(given: str | None) -> str:
 
 @router.post("/ingest", response_model=IngestReport)
 async def ingest(
-    request: Request,
+    runtime: Runtime,
     _: Admin,
     file: Annotated[UploadFile, File(description="A CSV or JSON Lines file.")],
     source: Annotated[
@@ -49,7 +49,6 @@ async def ingest(
     ] = None,
 ) -> dict[str, Any]:
     """Ingest one file; answer with the summary and its quarantined lines."""
-    runtime: ServiceRuntime = request.app.state.runtime
     limit = int(runtime.settings.service.max_upload_mb * 1024 * 1024)
 
     with tempfile.TemporaryDirectory(prefix="supportpulse-upload-") as folder:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
@@ -13,7 +13,7 @@ from supportpulse.analytics.window import parse_moment
 from supportpulse.service.auth import Viewer
 from supportpulse.service.errors import ApiError, responses
 from supportpulse.service.models import KPIDocument, KPISeries
-from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.runtime import Runtime, ServiceRuntime
 
 router = APIRouter(
     tags=["kpis"], responses=responses("invalid", "unauthorized", "forbidden")
@@ -96,7 +96,7 @@ async def _compute(runtime: ServiceRuntime, query: KPIQuery) -> dict[str, Any]:
 
 @router.get("/kpis", response_model=KPIDocument)
 async def kpis(
-    request: Request,
+    runtime: Runtime,
     _: Viewer,
     window: Annotated[Window, Depends()],
     by: Annotated[
@@ -106,7 +106,6 @@ async def kpis(
     bucket: Bucket | None = None,
 ) -> JSONResponse:
     """Every KPI per group over the window, as `supportpulse kpis --json`."""
-    runtime: ServiceRuntime = request.app.state.runtime
     query = window.query(runtime, _dimensions(by), bucket)
     # Returned as computed, keys in the CLI's order, without a second pass
     # through the response model.
@@ -115,13 +114,12 @@ async def kpis(
 
 @router.get("/kpis/series", response_model=KPISeries)
 async def kpi_series(
-    request: Request,
+    runtime: Runtime,
     _: Viewer,
     window: Annotated[Window, Depends()],
     bucket: Bucket = "hour",
 ) -> dict[str, Any]:
     """Every KPI per time bucket over the window, oldest first."""
-    runtime: ServiceRuntime = request.app.state.runtime
     query = window.query(runtime, (), bucket)
     if query.since is not None and query.until is not None:
         buckets = (query.until - query.since).total_seconds() / _BUCKET_S[bucket]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
+from supportpulse.alerts.views import iso
 from supportpulse.config import SourceSettings
 from supportpulse.engine.runner import build_source
 from supportpulse.errors import ConfigError, SourceError, first_line
@@ -18,18 +19,13 @@ from supportpulse.logs import mask_secrets, redact
 from supportpulse.service.auth import Admin, Viewer
 from supportpulse.service.errors import ApiError, responses
 from supportpulse.service.models import SourceList, SourceTest, SourceView
-from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.runtime import Runtime, ServiceRuntime
 from supportpulse.sources.probe import FIRST_PAGE_S, probe_source
 
 router = APIRouter(tags=["sources"], responses=responses("unauthorized", "forbidden"))
 
 #: Sample rows a source test returns, as `sources test` shows by default.
 SAMPLE_ROWS = 3
-
-
-def _runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
 
 
 def source_view(runtime: ServiceRuntime, name: str) -> dict[str, Any]:
@@ -67,9 +63,8 @@ def _not_running(config: SourceSettings) -> dict[str, Any]:
 
 
 @router.get("/sources", response_model=SourceList)
-async def list_sources(request: Request, _: Viewer) -> dict[str, Any]:
+async def list_sources(runtime: Runtime, _: Viewer) -> dict[str, Any]:
     """Every source with its status; secret options masked."""
-    runtime = _runtime(request)
     names = list(dict.fromkeys([*runtime.catalog.names(), *_running(runtime)]))
     return {"sources": [source_view(runtime, name) for name in names]}
 
@@ -85,10 +80,9 @@ def _running(runtime: ServiceRuntime) -> list[str]:
     responses=responses("invalid", "conflict"),
 )
 async def add_source(
-    request: Request, _: Admin, source: SourceSettings
+    runtime: Runtime, _: Admin, source: SourceSettings
 ) -> dict[str, Any]:
     """Add a source, start it when enabled, and keep it across restarts."""
-    runtime = _runtime(request)
     if runtime.catalog.get(source.name) or runtime.engine.config(source.name):
         raise ApiError("conflict", f"a source named '{source.name}' exists already")
     resolved = runtime.catalog.validate(source)
@@ -110,12 +104,11 @@ async def add_source(
     response_model=SourceTest,
     responses=responses("not_found"),
 )
-async def try_source(request: Request, _: Admin, name: str) -> dict[str, Any]:
+async def try_source(runtime: Runtime, _: Admin, name: str) -> dict[str, Any]:
     """Connect, take the first page and map it, as `supportpulse sources test`.
 
     Nothing is written to the store and no cursor moves.
     """
-    runtime = _runtime(request)
     config = runtime.catalog.get(name) or runtime.engine.config(name)
     if config is None:
         raise ApiError("not_found", f"no source named '{name}'")
@@ -139,7 +132,7 @@ async def try_source(request: Request, _: Admin, name: str) -> dict[str, Any]:
         "sample": [
             {
                 "external_id": t.external_id,
-                "created_at": t.created_at.isoformat(timespec="seconds") + "Z",
+                "created_at": iso(t.created_at),
                 "team": t.team,
                 "priority": t.priority,
                 "status": t.status,
@@ -165,9 +158,8 @@ def _running_or_404(runtime: ServiceRuntime, name: str) -> None:
     response_model=SourceView,
     responses=responses("not_found", "conflict"),
 )
-async def pause_source(request: Request, _: Admin, name: str) -> dict[str, Any]:
+async def pause_source(runtime: Runtime, _: Admin, name: str) -> dict[str, Any]:
     """Stop polling a source until resumed; its cursor is kept."""
-    runtime = _runtime(request)
     _running_or_404(runtime, name)
     runtime.engine.pause(name)
     return source_view(runtime, name)
@@ -178,9 +170,8 @@ async def pause_source(request: Request, _: Admin, name: str) -> dict[str, Any]:
     response_model=SourceView,
     responses=responses("not_found", "conflict"),
 )
-async def resume_source(request: Request, _: Admin, name: str) -> dict[str, Any]:
+async def resume_source(runtime: Runtime, _: Admin, name: str) -> dict[str, Any]:
     """Continue a paused source from where it was."""
-    runtime = _runtime(request)
     _running_or_404(runtime, name)
     runtime.engine.resume(name)
     return source_view(runtime, name)
@@ -192,13 +183,12 @@ async def resume_source(request: Request, _: Admin, name: str) -> dict[str, Any]
     response_class=Response,
     responses=responses("not_found", "conflict"),
 )
-async def remove_source(request: Request, _: Admin, name: str) -> Response:
+async def remove_source(runtime: Runtime, _: Admin, name: str) -> Response:
     """Stop a source added through the API and forget it.
 
     Sources of the config file are refused with 409: they would come back at
     the next start, so remove them from the file instead.
     """
-    runtime = _runtime(request)
     origin = runtime.catalog.origin(name)
     if origin is None:
         raise ApiError("not_found", f"no source named '{name}'")

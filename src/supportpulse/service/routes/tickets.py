@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
+from supportpulse.alerts.views import iso
 from supportpulse.analytics.tickets import TicketQuery, list_tickets
 from supportpulse.analytics.window import parse_moment
 from supportpulse.service.auth import Viewer
 from supportpulse.service.errors import ApiError, responses
 from supportpulse.service.models import TicketPage
-from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.runtime import Runtime
 
 router = APIRouter(
     tags=["tickets"], responses=responses("invalid", "unauthorized", "forbidden")
@@ -24,7 +25,7 @@ _TEXT = Query(max_length=500)
 
 @router.get("/tickets", response_model=TicketPage)
 async def tickets(
-    request: Request,
+    runtime: Runtime,
     _: Viewer,
     source: Annotated[str | None, _TEXT] = None,
     team: Annotated[str | None, _TEXT] = None,
@@ -39,7 +40,6 @@ async def tickets(
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     """Tickets matching every given field, created in [since, until)."""
-    runtime: ServiceRuntime = request.app.state.runtime
     given = {
         "source": source,
         "team": team,
@@ -66,10 +66,6 @@ async def tickets(
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        name: _iso(value) if isinstance(value, datetime) else value
+        name: iso(value) if isinstance(value, datetime) else value
         for name, value in row.items()
     } | {"tags": list(row["tags"] or [])}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds") + "Z"
