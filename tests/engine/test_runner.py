@@ -174,6 +174,29 @@ def test_engine_deletion_in_a_later_page_of_one_batch_wins(store: Store) -> None
     assert sorted(_tickets(store, "del")) == ["2"]
 
 
+def test_engine_poll_now_cuts_a_pull_sources_rest_short(store: Store) -> None:
+    resting = Counting("rest", total=5, size=10)
+    config = _config("rest").model_copy(update={"interval": timedelta(hours=1)})
+
+    async def scenario() -> tuple[int, bool, bool]:
+        engine = _engine(store)
+        await engine.start()
+        await engine.add(config, resting)
+        await _until(lambda: resting.polls == 1)
+        await asyncio.sleep(0.1)
+        before = resting.polls
+        asked = engine.poll_now("rest")
+        await _until(lambda: resting.polls == 2)
+        unknown = engine.poll_now("nope")
+        await engine.stop()
+        return before, asked, unknown
+
+    before, asked, unknown = asyncio.run(scenario())
+    assert before == 1
+    assert asked is True
+    assert unknown is False
+
+
 def test_engine_backs_off_as_told_and_loses_nothing(store: Store) -> None:
     failing = Counting("flaky", script=[
         RetriableSourceError("429 from the tickets endpoint", retry_after=0.05),

@@ -239,7 +239,9 @@ def test_zendesk_source_logs_no_secret(
     logged = capsys.readouterr().err
     assert sum(len(page.records) for page in pages) == 30
     assert "page_fetched" in logged
-    assert "retry" in logged
+    retries = [line for line in logged.splitlines() if "retry_scheduled" in line]
+    assert retries
+    assert all("source=zd" in line for line in retries)
     for secret in (
         "fake-zendesk-token",
         "token-canary-91c3",

@@ -116,6 +116,12 @@ class ZendeskSource(PullSource):
         self._comment_slots = asyncio.Semaphore(options.comment_concurrency)
 
     async def pull(self, cursor: Cursor | None) -> Page:
+        # Bound for every line logged meanwhile, retries scheduled by stamina
+        # included, so each names its source.
+        with structlog.contextvars.bound_contextvars(source=self.name):
+            return await self._pull(cursor)
+
+    async def _pull(self, cursor: Cursor | None) -> Page:
         params: dict[str, Any] = {
             "per_page": self.zendesk.page_size,
             "include": SIDELOADS,
@@ -134,7 +140,7 @@ class ZendeskSource(PullSource):
         records = join_page(document, comments, authors)
         after = document.get("after_cursor") or (cursor or {}).get("after_cursor")
         more = document.get("end_of_stream") is False
-        log.debug("page_fetched", source=self.name, tickets=len(records), more=more)
+        log.debug("page_fetched", tickets=len(records), more=more)
         return Page(
             records=records,
             cursor={"after_cursor": after} if after else cursor,
