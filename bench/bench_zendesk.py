@@ -1,4 +1,4 @@
-"""The Zendesk source against the fake Zendesk API, beside zenpy.
+"""The Zendesk source against the fake Zendesk API, beside zenpy and Airbyte.
 
 A fake account of N tickets is served on loopback from this process. Each
 client runs in its own process, one after the other, reading the whole
@@ -8,12 +8,16 @@ sideloaded, comments off, as zenpy's export reads no comments):
 - supportpulse: the Zendesk source's pull and normalize, to mapped tickets;
 - supportpulse + store: the same through the engine into a DuckDB store;
 - zenpy 2.0.57 (its own venv, bench/.venv-zenpy), iterating its cursor
-  export generator, which builds a Ticket object per record.
+  export generator, which builds a Ticket object per record;
+- Airbyte's source-zendesk-support 4.9.1 (its own venv, bench/.venv-airbyte)
+  reading its `tickets` stream, which writes an Airbyte message per record.
 
 Reported: tickets/s, requests the fake answered, and ratios to zenpy.
 
     python3 -m venv bench/.venv-zenpy
     bench/.venv-zenpy/bin/pip install zenpy==2.0.57
+    python3 -m venv bench/.venv-airbyte
+    bench/.venv-airbyte/bin/pip install airbyte-source-zendesk-support==4.9.1
     .venv/bin/python bench/bench_zendesk.py [--tickets 100000]
 """
 
@@ -39,6 +43,7 @@ from supportpulse.store import open_store, parse_store_url
 
 HERE = Path(__file__).resolve().parent
 ZENPY = HERE / ".venv-zenpy" / "bin" / "python"
+AIRBYTE = HERE / ".venv-airbyte" / "bin" / "python"
 OPTIONS = {
     "subdomain": "acme",
     "email": "admin@acme.example",
@@ -93,7 +98,13 @@ def client(mode: str, url: str, expected: int) -> None:
 def _measure(fake: ZendeskFake, command: list[str]) -> dict[str, float]:
     before = fake.requests["export"]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if command[0] == str(AIRBYTE):
+        # Airbyte writes one message per record on stdout, its timing on stderr.
+        result = json.loads(done.stderr.strip().splitlines()[-1])
+        records = done.stdout.splitlines()
+        result["tickets"] = sum('"type":"RECORD"' in line for line in records)
+    else:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
     result["requests"] = fake.requests["export"] - before
     result["per_s"] = result["tickets"] / result["seconds"]
     return result
@@ -129,6 +140,11 @@ def main() -> None:
             print(
                 f"zenpy skipped: no {ZENPY}; see this file's docstring", file=sys.stderr
             )
+        if AIRBYTE.exists():
+            airbyte = [str(AIRBYTE), str(HERE / "airbyte_export.py"), served.url]
+            runs["Airbyte zendesk-support 4.9.1"] = _measure(fake, airbyte)
+        else:
+            print(f"Airbyte skipped: no {AIRBYTE}; see the docstring", file=sys.stderr)
 
     baseline = runs.get("zenpy 2.0.57")
     print(f"{args.tickets} tickets in the fake account")
