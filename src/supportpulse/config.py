@@ -27,6 +27,7 @@ from pydantic import (
 
 from supportpulse.alerts.rules import AlertSettings
 from supportpulse.errors import ConfigError, first_line
+from supportpulse.webhooks.settings import WebhookSettings
 
 CONFIG_ENV = "SUPPORTPULSE_CONFIG"
 ADMIN_TOKEN_ENV = "SUPPORTPULSE_ADMIN_TOKEN"
@@ -188,6 +189,7 @@ class Settings(_Section):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("sources")
     @classmethod

@@ -10,6 +10,7 @@ loses nor doubles records.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,8 @@ class _Running:
     status: SourceStatus
     cursor: dict[str, Any] | None
     resumed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set to end a pull source's rest between polls early (a webhook).
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     removed: bool = False
 
@@ -66,6 +69,15 @@ def build_source(config: SourceSettings, settings: Settings) -> Source:
     cls = source_class(config.type)
     options = cls.options_model.model_validate(config.options)
     return cls(config.name, options, settings)
+
+
+def _forget(batch: Batch, gone: set[tuple[str, str]]) -> None:
+    """Drop records of tickets a later page deleted: the store applies a
+    batch's deletions before its upserts, which would bring them back."""
+    batch.tickets = [t for t in batch.tickets if (t.source, t.external_id) not in gone]
+    batch.messages = [
+        m for m in batch.messages if (m.source, m.ticket_external_id) not in gone
+    ]
 
 
 class Engine:
@@ -277,12 +289,31 @@ class Engine:
                 page = await asyncio.wait_for(source.pull(running.cursor), timeout)
             await self._enqueue(running, page)
             if not page.more:
-                await asyncio.sleep(self._poll_interval(running.config))
+                await self._rest(running)
             return False
 
         assert isinstance(source, PushSource)
         async for page in source.stream(running.cursor):
             await self._enqueue(running, page)
+        return True
+
+    async def _rest(self, running: _Running) -> None:
+        """Wait out the poll interval, or less when asked to poll now."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                running.wake.wait(), self._poll_interval(running.config)
+            )
+        running.wake.clear()
+
+    def poll_now(self, name: str) -> bool:
+        """Ask a pull source to poll at once instead of waiting out its
+        interval; a poll under way is followed by another. False when no
+        pull source of that name runs."""
+        running = self._running.get(name)
+        if running is None or not isinstance(running.source, PullSource):
+            return False
+        running.wake.set()
+        log.debug("source_poll_requested", source=name)
         return True
 
     def _poll_interval(self, config: SourceSettings) -> float:
@@ -352,6 +383,8 @@ class Engine:
                 live.remove((running, page))
                 await self._fail(running, exc)
                 continue
+            if part.deleted_tickets:
+                _forget(batch, set(part.deleted_tickets))
             batch.tickets.extend(part.tickets)
             batch.messages.extend(part.messages)
             batch.quarantined.extend(part.quarantined)

@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from supportpulse import __version__
 from supportpulse.service import metrics, stream
 from supportpulse.service.errors import install_error_handlers, responses
-from supportpulse.service.routes import alerts, health, ingest, kpis, sources, tickets
+from supportpulse.service.routes import (
+    alerts,
+    health,
+    ingest,
+    kpis,
+    sources,
+    tickets,
+    webhooks,
+)
 from supportpulse.service.runtime import ServiceRuntime
 
 API_PREFIX = "/api/v1"
@@ -27,6 +35,7 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
     app.state.metrics = metrics.registry_for(runtime)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(webhooks.router)
     for module in (kpis, tickets, sources, alerts, ingest, stream):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -24,6 +24,13 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class WebhookAccepted(BaseModel):
+    """A verified webhook: whether it was new and a poll was asked for."""
+
+    status: Literal["accepted", "duplicate"]
+    polling: bool
+
+
 class SourceStatusView(_Document):
     """One source's state as `Engine.status()` reports it."""
 
