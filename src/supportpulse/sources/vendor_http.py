@@ -10,6 +10,7 @@ few times on its own, so one dropped connection does not throw away the page.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,6 +103,8 @@ class VendorHTTP:
         where = f"{method} {path}"
         if status == 429:
             wait = retry_after_s(response.headers.get("retry-after"))
+            if wait is None:
+                wait = _until_reset(response.headers.get("x-ratelimit-reset"))
             if wait is not None:
                 self.bucket.pause_for(wait)
             raise RetriableSourceError(f"429 from {where}", retry_after=wait)
@@ -128,6 +131,15 @@ def _backoff(exc: Exception) -> bool | float:
     if exc.retry_after is not None:
         return exc.retry_after
     return True
+
+
+def _until_reset(value: str | None) -> float | None:
+    """Seconds until an X-RateLimit-Reset given in epoch seconds (Intercom)."""
+    try:
+        reset = float(value or "")
+    except ValueError:
+        return None
+    return max(0.0, reset - time.time())
 
 
 def json_body(response: httpx.Response, where: str) -> Any:
