@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -36,7 +35,7 @@ from supportpulse.sources.freshdesk_records import (
     spell,
     step,
 )
-from supportpulse.sources.vendor_http import VendorHTTP, json_body
+from supportpulse.sources.vendor_http import VendorHTTP, json_body, server_now
 
 log = structlog.get_logger("supportpulse.sources.freshdesk")
 
@@ -183,7 +182,7 @@ class FreshdeskSource(PullSource):
             raise FatalSourceError(
                 f"source '{self.name}': the tickets list is not an array; check base_url"
             )
-        return rows, response.links.get("next") is not None, _server_now(response)
+        return rows, response.links.get("next") is not None, server_now(response)
 
     async def _expand(
         self, tickets: list[dict[str, Any]], deleted: bool
@@ -272,11 +271,3 @@ def _errors(response: httpx.Response) -> str:
         for error in errors
         if isinstance(error, dict)
     )
-
-
-def _server_now(response: httpx.Response) -> int | None:
-    """The server's clock from its Date header, in epoch seconds."""
-    try:
-        return int(parsedate_to_datetime(response.headers["date"]).timestamp())
-    except (KeyError, TypeError, ValueError):
-        return None

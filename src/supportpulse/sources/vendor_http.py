@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -148,3 +149,11 @@ def json_body(response: httpx.Response, where: str) -> Any:
         return response.json()
     except ValueError as exc:
         raise RetriableSourceError(f"{where} returned invalid JSON") from exc
+
+
+def server_now(response: httpx.Response) -> int | None:
+    """The server's clock from its Date header, in epoch seconds."""
+    try:
+        return int(parsedate_to_datetime(response.headers["date"]).timestamp())
+    except (KeyError, TypeError, ValueError):
+        return None
