@@ -84,6 +84,8 @@ class IntercomApp:
         self._window_start = desk.clock()
         self._used = 0
         self.requests = 0
+        #: Intercom-Version values requests carried (None when absent).
+        self.versions_seen: set[str | None] = set()
         self.app = Starlette(routes=[
             Route("/conversations/search", self._search, methods=["POST"]),
             Route("/conversations/{conversation_id}", self._conversation),
@@ -94,6 +96,7 @@ class IntercomApp:
     def _guard(self, request: Request) -> Response | dict[str, str]:
         """A refusal (401, 400 version, 429) or the headers of an allowed call."""
         self.requests += 1
+        self.versions_seen.add(request.headers.get("intercom-version"))
         version = request.headers.get("intercom-version", DEFAULT_VERSION)
         if request.headers.get("authorization") != self._authorization:
             return _error(401, "unauthorized", "Access Token Invalid")
