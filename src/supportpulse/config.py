@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
 )
@@ -28,6 +29,8 @@ from supportpulse.alerts.rules import AlertSettings
 from supportpulse.errors import ConfigError, first_line
 
 CONFIG_ENV = "SUPPORTPULSE_CONFIG"
+ADMIN_TOKEN_ENV = "SUPPORTPULSE_ADMIN_TOKEN"
+VIEWER_TOKEN_ENV = "SUPPORTPULSE_VIEWER_TOKEN"
 
 _VAR = re.compile(r"\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*))\}")
 _SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhd])\s*$")
@@ -107,6 +110,8 @@ class SourceSettings(_Section):
     jitter: float = Field(default=0.1, ge=0, le=1)
     timeout: Duration = timedelta(seconds=30)
     enabled: bool = True
+    #: The service reports itself not ready while a required source has failed.
+    required: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -129,6 +134,42 @@ class EngineSettings(_Section):
     drain_timeout: Duration = timedelta(seconds=30)
 
 
+def _token_from_env(variable: str) -> SecretStr | None:
+    value = os.environ.get(variable, "").strip()
+    return SecretStr(value) if value else None
+
+
+class ServiceSettings(_Section):
+    """The HTTP API the engine serves: where it listens and who may use it.
+
+    Tokens left out of the file are read from SUPPORTPULSE_ADMIN_TOKEN and
+    SUPPORTPULSE_VIEWER_TOKEN. Without any token the API is open, which the
+    service allows only on a loopback address.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    admin_token: SecretStr | None = Field(
+        default_factory=lambda: _token_from_env(ADMIN_TOKEN_ENV)
+    )
+    viewer_token: SecretStr | None = Field(
+        default_factory=lambda: _token_from_env(VIEWER_TOKEN_ENV)
+    )
+    #: Uploads to POST /api/v1/ingest larger than this are refused with 413.
+    max_upload_mb: float = Field(default=100, gt=0)
+    #: KPI figures served by /metrics and the live stream are reused this long.
+    kpi_cache: Duration = timedelta(seconds=5)
+    #: Sources added through the API, kept across restarts (JSON, mode 0600).
+    sources_file: str = "supportpulse-sources.json"
+
+    @field_validator("admin_token", "viewer_token")
+    @classmethod
+    def _not_blank(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().strip():
+            return None
+        return token
+
+
 class Settings(_Section):
     """Everything one environment configures."""
 
@@ -140,6 +181,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     sources: list[SourceSettings] = Field(default_factory=list)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @field_validator("sources")
     @classmethod
@@ -173,7 +215,7 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
 
     try:
-        document = _interpolate(_read_document(path), path, ())
+        document = interpolate(_read_document(path), path)
     except RecursionError:
         raise ConfigError(
             f"{path}: nesting too deep (a YAML alias that contains itself?)"
@@ -226,17 +268,17 @@ def _read_secret(path: Path, dotted: str, secret_file: str) -> str:
         ) from None
 
 
-def _interpolate(node: Any, path: Path, key: tuple[str, ...]) -> Any:
+def interpolate(node: Any, path: Path, key: tuple[str, ...] = ()) -> Any:
     """Replace `${VAR}` and `${file:PATH}` in every string value; a missing
-    variable or unreadable file names its key."""
+    variable or unreadable file names its key (relative to `path`)."""
     if isinstance(node, dict):
         return {
-            name: _interpolate(value, path, (*key, str(name)))
+            name: interpolate(value, path, (*key, str(name)))
             for name, value in node.items()
         }
     if isinstance(node, list):
         return [
-            _interpolate(value, path, (*key, str(i))) for i, value in enumerate(node)
+            interpolate(value, path, (*key, str(i))) for i, value in enumerate(node)
         ]
     if not isinstance(node, str):
         return node

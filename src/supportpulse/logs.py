@@ -21,6 +21,8 @@ _SECRET_KEY = re.compile(
 )
 # user:password@ in any URL-looking value.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
+# Option names that hold credentials beside those above: keys, DSNs, private parts.
+_SECRET_OPTION = re.compile(r"(^|[_-])(key|dsn|credentials?|private)", re.IGNORECASE)
 MASK = "***"
 _DEBUG = False
 
@@ -35,6 +37,24 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", value)
     return value
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field or option called `name` is likely to hold a secret."""
+    return bool(_SECRET_KEY.search(name) or _SECRET_OPTION.search(name))
+
+
+def mask_secrets(value: Any) -> Any:
+    """A copy of a JSON-like value with secret-looking entries masked and
+    passwords in URLs removed, safe to show in the API or the dashboard."""
+    if isinstance(value, dict):
+        return {
+            name: MASK if is_secret_name(str(name)) else mask_secrets(item)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secrets(item) for item in value]
+    return redact(value)
 
 
 def _mask_secrets(

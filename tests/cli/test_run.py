@@ -44,7 +44,7 @@ def test_run_replay_moves_kpis_while_running_and_ends_equal_to_ingest(
     }))  # fmt: skip
 
     engine = subprocess.Popen(
-        [CLI, "run", "-c", str(config), "--exit-when-done"],
+        [CLI, "run", "--no-serve", "-c", str(config), "--exit-when-done"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     seen: list[int] = []
@@ -91,7 +91,7 @@ def test_run_sigterm_drains_and_commits_what_it_stored(
                      "options": {"path": str(tweets), "speed": 3000}}],
     }))  # fmt: skip
     engine = subprocess.Popen(
-        [CLI, "run", "-c", str(config)],
+        [CLI, "run", "--no-serve", "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -36,7 +36,7 @@ def _config(tmp_path: Path, data: Path, name: str) -> Path:
 
 def _run(config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [CLI, "run", "-c", str(config), "--exit-when-done"],
+        [CLI, "run", "--no-serve", "-c", str(config), "--exit-when-done"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 

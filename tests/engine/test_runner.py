@@ -141,6 +141,39 @@ def test_engine_commits_cursor_with_records_and_resumes_from_it(store: Store) ->
     assert len(_tickets(store, "push")) == 8
 
 
+class Deleting(PushSource):
+    """Pushes ticket 1, then its deletion, then ticket 2, quicker than the
+    writer's batch wait, so all three pages land in one batch."""
+
+    async def stream(self, cursor: Cursor | None) -> AsyncIterator[Page]:
+        for step in ("upsert", "delete", "other"):
+            yield Page([{"step": step}], {"step": step})
+
+    def normalize(self, page: Page) -> Batch:
+        step = page.records[0]["step"]
+        if step == "delete":
+            return Batch(deleted_tickets=[(self.name, "1")])
+        return Batch(tickets=[_ticket(self.name, 1 if step == "upsert" else 2)])
+
+
+def test_engine_deletion_in_a_later_page_of_one_batch_wins(store: Store) -> None:
+    settings = Settings(
+        engine=FAST.model_copy(update={"batch_wait": timedelta(seconds=1)})
+    )
+
+    async def scenario() -> None:
+        engine = Engine(store, settings)
+        await engine.start()
+        await engine.add(
+            _config("del"), Deleting("del", Deleting.options_model(), settings)
+        )
+        await engine.idle()
+        await engine.stop()
+
+    asyncio.run(scenario())
+    assert sorted(_tickets(store, "del")) == ["2"]
+
+
 def test_engine_backs_off_as_told_and_loses_nothing(store: Store) -> None:
     failing = Counting("flaky", script=[
         RetriableSourceError("429 from the tickets endpoint", retry_after=0.05),

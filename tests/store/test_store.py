@@ -124,6 +124,18 @@ def test_write_upserts_messages_by_newest_updated_at(store: Store) -> None:
     assert rows == [("m1", "final")]
 
 
+def test_write_deleted_ticket_takes_its_messages_along(store: Store) -> None:
+    message = Message("test", "m1", "1", CREATED, CREATED, "customer")
+    other = Message("test", "m2", "2", CREATED, CREATED, "customer")
+    store.write(Batch(tickets=[ticket("1"), ticket("2")], messages=[message, other]))
+
+    store.write(Batch(deleted_tickets=[("test", "1")]))
+
+    assert list(stored(store)) == ["2"]
+    _, rows = store.fetch("SELECT external_id FROM messages")
+    assert rows == [("m2",)]
+
+
 def test_write_appends_quarantined_records(store: Store) -> None:
     bad = QuarantinedRecord("test", "in.csv", 3, "ticket_id is empty", ",x,y")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from supportpulse.analytics.sql import kpi_sql
+from supportpulse.analytics.sql import filter_param, kpi_sql
 from supportpulse.config import SLASettings
 from supportpulse.store import Store
 
@@ -16,12 +16,14 @@ _BEGINNING = datetime(1, 1, 1)
 
 @dataclass(frozen=True)
 class KPIQuery:
-    """Which window to compute, split by which dimensions and time bucket."""
+    """Which window to compute, split by which dimensions and time bucket,
+    over the tickets whose dimensions equal the `filters` values."""
 
     since: datetime | None = None
     until: datetime | None = None
     by: tuple[str, ...] = ()
     bucket: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
 
 
 def compute_kpis(
@@ -29,8 +31,10 @@ def compute_kpis(
 ) -> dict[str, Any]:
     """Every KPI per group, as the JSON document `supportpulse kpis --json` prints."""
     evaluated_at = query.until or now or datetime.now(UTC).replace(tzinfo=None)
-    params = {"since": query.since or _BEGINNING, "until": evaluated_at}
-    names, rows = store.fetch(kpi_sql(query.by, query.bucket, sla), params)
+    params: dict[str, Any] = {"since": query.since or _BEGINNING, "until": evaluated_at}
+    params.update({filter_param(name): value for name, value in query.filters})
+    filtered = tuple(name for name, _ in query.filters)
+    names, rows = store.fetch(kpi_sql(query.by, query.bucket, sla, filtered), params)
 
     groups = [_group(dict(zip(names, row, strict=True)), query) for row in rows]
     groups.sort(key=lambda group: _sort_key(group["key"]))

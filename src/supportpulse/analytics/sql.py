@@ -47,9 +47,23 @@ def _stat_columns(name: str, value: str) -> str:
     )
 
 
-def kpi_sql(by: tuple[str, ...], bucket: str | None, sla: SLASettings) -> str:
-    """The statement computing every KPI per group for `:since` <= t < `:until`."""
-    for dimension in by:
+def filter_param(dimension: str) -> str:
+    """The name of the bound parameter holding a filter's value."""
+    return f"filter_{dimension}"
+
+
+def kpi_sql(
+    by: tuple[str, ...],
+    bucket: str | None,
+    sla: SLASettings,
+    filters: tuple[str, ...] = (),
+) -> str:
+    """The statement computing every KPI per group for `:since` <= t < `:until`.
+
+    Each dimension in `filters` keeps only tickets (and their messages) whose
+    value equals the bound parameter `filter_param(dimension)`.
+    """
+    for dimension in (*by, *filters):
         if dimension not in DIMENSIONS:
             raise ValueError(f"unknown dimension {dimension}")
     if bucket is not None and bucket not in BUCKETS:
@@ -74,6 +88,8 @@ def kpi_sql(by: tuple[str, ...], bucket: str | None, sla: SLASettings) -> str:
         )
 
     in_window = "{col} >= :since AND {col} < :until"
+    # Dimension names are checked above; values only ever arrive as parameters.
+    only = "".join(f" AND t.{name} = :{filter_param(name)}" for name in filters)
     join_on = (
         " AND ".join(f"k.{key} IS NOT DISTINCT FROM p.{key}" for key in keys) or "TRUE"
     )
@@ -93,7 +109,7 @@ first_agent AS (
     FROM messages m
     JOIN tickets t ON t.source = m.source AND t.external_id = m.ticket_external_id
     WHERE m.author_role = 'agent' AND m.created_at >= t.created_at
-        AND m.created_at < :until
+        AND m.created_at < :until{only}
     GROUP BY m.source, m.ticket_external_id
 ),
 tk AS NOT MATERIALIZED (
@@ -105,7 +121,7 @@ tk AS NOT MATERIALIZED (
     FROM tickets t
     LEFT JOIN first_agent f
         ON f.source = t.source AND f.ticket_external_id = t.external_id
-    WHERE t.created_at < :until
+    WHERE t.created_at < :until{only}
 ),
 tk_due AS (
     SELECT tk.*, tk.created_at + tk.target_s * INTERVAL '1 second' AS due_at FROM tk
@@ -115,7 +131,7 @@ ms AS NOT MATERIALIZED (
         m.created_at, m.author_role, m.reply_to, m.sentiment
     FROM messages m
     JOIN tickets t ON t.source = m.source AND t.external_id = m.ticket_external_id
-    WHERE m.created_at < :until
+    WHERE m.created_at < :until{only}
 ),
 threaded AS (
     SELECT DISTINCT m_source, ticket_external_id FROM ms WHERE reply_to IS NOT NULL

@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from supportpulse.alerts.repository import AlertRepository, Silence, StoredState
+from supportpulse.alerts.repository import AlertRepository
 from supportpulse.alerts.transition import Transition, group_key
+from supportpulse.alerts.views import iso, silenced_until, state_view, transition_view
+from supportpulse.analytics.window import parse_moment
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
-    parse_moment,
     settings_from,
     store_from,
 )
@@ -73,7 +74,7 @@ def list_states(
         silences = repository.silences(now)
 
     if as_json:
-        rows = [_state_json(row, silences, now) for row in states]
+        rows = [state_view(row, silences, now) for row in states]
         typer.echo(json.dumps(rows, indent=2))
         return
     if not states:
@@ -82,7 +83,7 @@ def list_states(
         )
         return
 
-    table = Table(title=f"Alerts at {_iso(now)}", title_justify="left")
+    table = Table(title=f"Alerts at {iso(now)}", title_justify="left")
     for name in (
         "rule",
         "group",
@@ -94,15 +95,15 @@ def list_states(
     ):
         table.add_column(name)
     for row in states:
-        silenced = _silenced_until(silences, row.rule, row.group_key, now)
+        silenced = silenced_until(silences, row.rule, row.group_key, now)
         table.add_row(
             row.rule,
             describe_group(row.group).removeprefix(" for ") or "(all)",
             row.state.state.value,
-            _iso(row.state.since),
+            iso(row.state.since),
             _value(settings, row.rule, row.state.value),
-            _iso(row.state.acknowledged_at) if row.state.acknowledged_at else "",
-            _iso(silenced) if silenced else "",
+            iso(row.state.acknowledged_at) if row.state.acknowledged_at else "",
+            iso(silenced) if silenced else "",
         )
     Console(width=160).print(table)
 
@@ -121,7 +122,7 @@ def history(
         transitions = AlertRepository(opened).history(rule, limit)
 
     if as_json:
-        typer.echo(json.dumps([_transition_json(t) for t in transitions], indent=2))
+        typer.echo(json.dumps([transition_view(t) for t in transitions], indent=2))
         return
     if not transitions:
         typer.echo("No alert history yet.")
@@ -181,7 +182,7 @@ def silence(
         AlertRepository(opened).silence(rule, key, ends_at, now)
 
     where = describe_group(json.loads(key)) if key is not None else " for every group"
-    typer.echo(f"Silenced {rule}{where} until {_iso(ends_at)}.")
+    typer.echo(f"Silenced {rule}{where} until {iso(ends_at)}.")
 
 
 def _group(text: str | None, rule: str, settings: Settings) -> str | None:
@@ -221,13 +222,6 @@ def _configured(settings: Settings) -> str:
     return f"configured: {', '.join(names)}" if names else "no rules are configured"
 
 
-def _silenced_until(
-    silences: list[Silence], rule: str, key: str, now: datetime
-) -> datetime | None:
-    ends = [s.ends_at for s in silences if s.covers(rule, key, now)]
-    return max(ends) if ends else None
-
-
 def _value(settings: Settings, rule: str, value: float | None) -> str:
     if value is None:
         return "-"
@@ -251,7 +245,7 @@ def _history_line(transition: Transition) -> str:
     value = _kpi_value(transition.kpi, transition.value)
     threshold = _kpi_value(transition.kpi, transition.threshold)
     line = (
-        f"{_iso(transition.at)} {transition.rule}{where}: "
+        f"{iso(transition.at)} {transition.rule}{where}: "
         f"{transition.previous.value} -> {transition.state.value} "
         f"({transition.kpi} {value}, fires {transition.op} {threshold})"
     )
@@ -260,50 +254,3 @@ def _history_line(transition: Transition) -> str:
     if transition.error:
         line += f" error: {transition.error}"
     return line
-
-
-def _state_json(
-    row: StoredState, silences: list[Silence], now: datetime
-) -> dict[str, Any]:
-    state = row.state
-    silenced = _silenced_until(silences, row.rule, row.group_key, now)
-    return {
-        "rule": row.rule,
-        "group": row.group,
-        "state": state.state.value,
-        "since": _iso(state.since),
-        "value": state.value,
-        "pending_since": _iso(state.pending_since),
-        "fired_at": _iso(state.fired_at),
-        "acknowledged_at": _iso(state.acknowledged_at),
-        "silenced_until": _iso(silenced),
-        "error": state.error,
-        "evaluated_at": _iso(row.evaluated_at),
-    }
-
-
-def _transition_json(transition: Transition) -> dict[str, Any]:
-    return {
-        "id": transition.id,
-        "rule": transition.rule,
-        "group": dict(transition.group),
-        "at": _iso(transition.at),
-        "previous": transition.previous.value,
-        "state": transition.state.value,
-        "kpi": transition.kpi,
-        "value": transition.value,
-        "op": transition.op,
-        "threshold": transition.threshold,
-        "clear_threshold": transition.clear_threshold,
-        "window_s": transition.window.total_seconds(),
-        "severity": transition.severity,
-        "notify": transition.notify,
-        "suppressed": transition.suppressed,
-        "error": transition.error,
-    }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="seconds") + "Z"

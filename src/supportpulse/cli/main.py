@@ -15,12 +15,12 @@ from rich.console import Console
 from supportpulse import __version__
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.analytics.sql import DIMENSIONS
+from supportpulse.analytics.window import parse_moment
 from supportpulse.cli import run as run_command
 from supportpulse.cli.alerts import alerts_app
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
-    parse_moment,
     settings_from,
     store_from,
 )
@@ -238,6 +238,7 @@ def quarantine(
 
 
 app.command()(run_command.run)
+app.command()(run_command.serve)
 app.command()(run_command.status)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(sources_app, name="sources")

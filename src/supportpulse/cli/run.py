@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -26,8 +27,24 @@ from supportpulse.engine.runner import Engine, utc_now
 from supportpulse.errors import UserError
 from supportpulse.notify.notifier import Notifier
 from supportpulse.processes import process_running
+from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.server import address, bind, make_server
 
 log = structlog.get_logger("supportpulse.cli.run")
+
+HostOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Serve on this address. Default: service.host.", show_default=False
+    ),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0, max=65535, help="Serve on this port. Default: service.port.",
+        show_default=False,
+    ),
+]  # fmt: skip
 
 #: How often the status file and the terminal status line are refreshed.
 STATUS_EVERY_S = 1.0
@@ -58,12 +75,19 @@ def run(
             "never do)."
         ),
     ] = False,
+    serve: Annotated[
+        bool,
+        typer.Option(help="Serve the HTTP API (see docs/api.md) while running."),
+    ] = True,
+    host: HostOption = None,
+    port: PortOption = None,
 ) -> None:
-    """Run every configured source into the store until interrupted.
+    """Run every configured source into the store until interrupted, serving
+    the HTTP API on service.host:service.port unless --no-serve.
 
     SIGINT or SIGTERM drains the queue, commits the cursors and exits.
     """
-    settings = settings_from(config)
+    settings = _with_address(settings_from(config), host, port)
     extra = [
         SourceSettings(
             name=f"replay-{path.stem}",
@@ -73,15 +97,58 @@ def run(
         for path in replay or []
     ]
     settings = settings.model_copy(update={"sources": [*settings.sources, *extra]})
-    if not settings.sources:
+    if not settings.sources and not serve:
         raise UserError(
             "no sources to run; add `sources:` to the config file or pass --replay FILE"
         )
-    with store_from(store, settings, shared=True) as opened:
-        asyncio.run(_run(Engine(opened, settings), settings, exit_when_done))
+    listener = bind(settings.service) if serve else None
+    try:
+        with store_from(store, settings, shared=True) as opened:
+            engine = Engine(opened, settings)
+            asyncio.run(_run(engine, settings, exit_when_done, listener))
+    finally:
+        if listener is not None:
+            listener.close()
 
 
-async def _run(engine: Engine, settings: Settings, exit_when_done: bool) -> None:
+def serve(
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+) -> None:
+    """Serve the HTTP API over a store without running the config's sources.
+
+    Sources added through the API still run. SIGINT or SIGTERM stops it.
+    """
+    settings = _with_address(settings_from(config), host, port)
+    settings = settings.model_copy(update={"sources": []})
+    listener = bind(settings.service)
+    try:
+        with store_from(store, settings, shared=True) as opened:
+            asyncio.run(_run(Engine(opened, settings), settings, False, listener))
+    finally:
+        listener.close()
+
+
+def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
+    changes = {
+        name: value
+        for name, value in (("host", host), ("port", port))
+        if value is not None
+    }
+    if not changes:
+        return settings
+    service = settings.service.model_copy(update=changes)
+    return settings.model_copy(update={"service": service})
+
+
+async def _run(
+    engine: Engine,
+    settings: Settings,
+    exit_when_done: bool,
+    listener: socket.socket | None,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +168,12 @@ async def _run(engine: Engine, settings: Settings, exit_when_done: bool) -> None
     waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
     if exit_when_done:
         waiters.append(asyncio.create_task(engine.idle()))
+    runtime = ServiceRuntime(engine, alerts)
+    server = make_server(runtime) if listener is not None else None
+    if server is not None and listener is not None:
+        await runtime.start()
+        waiters.append(asyncio.create_task(server.serve(sockets=[listener])))
+        log.info("service_started", url=address(listener))
     try:
         while not any(task.done() for task in waiters):
             _publish(engine, status_file)
@@ -108,6 +181,11 @@ async def _run(engine: Engine, settings: Settings, exit_when_done: bool) -> None
                 waiters, timeout=STATUS_EVERY_S, return_when=asyncio.FIRST_COMPLETED
             )
     finally:
+        if server is not None:
+            # End event streams, then let open requests finish.
+            await runtime.stop()
+            server.should_exit = True
+            await asyncio.gather(waiters[-1], return_exceptions=True)
         for task in waiters:
             task.cancel()
         await alerts.detach()

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import psycopg
 import typer
 
 from supportpulse.cli.context import ConfigOption, settings_from
-from supportpulse.config import Settings
 from supportpulse.engine.runner import build_source
 from supportpulse.errors import SourceError, UserError
-from supportpulse.model import Batch
-from supportpulse.sources import PullSource, PushSource, Source
 from supportpulse.sources.database_notify import NotifyingDatabaseSource
+from supportpulse.sources.probe import probe_source
 
 sources_app = typer.Typer(help="List configured sources and check that one works.")
-
-#: How long `sources test` waits for a push source's first page.
-FIRST_PAGE_S = 10.0
 
 
 @sources_app.command("list")
@@ -51,9 +46,10 @@ def check_source(
 
     source = build_source(chosen, settings)
     try:
-        batch, described = asyncio.run(_first_batch(source))
+        probe = asyncio.run(probe_source(source, settings))
     except SourceError as exc:
         raise UserError(f"source '{name}' does not work: {exc}") from None
+    batch, described = probe.batch, probe.mapping
 
     typer.echo(f"source '{name}' ({chosen.type}): connected")
     if described:
@@ -71,50 +67,8 @@ def check_source(
         )
     for record in batch.quarantined[:rows]:
         typer.echo(f"  unusable: {record.reason}")
-    for warning in unmapped_values(batch, settings):
+    for warning in probe.problems:
         typer.echo(f"  check: {warning}")
-
-
-#: Statuses the KPIs understand; others are kept but count as open.
-KNOWN_STATUSES = frozenset(
-    {"new", "open", "pending", "hold", "on-hold", "solved", "resolved", "closed"}
-)
-
-
-def unmapped_values(batch: Batch, settings: Settings) -> list[str]:
-    """Plain-words notes on priorities and statuses no SLA target or KPI knows."""
-    targets = settings.sla.first_response
-    notes = []
-    priorities = sorted(
-        {t.priority for t in batch.tickets if t.priority} - set(targets)
-    )
-    if priorities:
-        notes.append(
-            f"priority values {', '.join(priorities)} have no SLA target and count as "
-            "normal; map them under values.priority (e.g. P1: urgent)"
-        )
-    statuses = sorted({t.status for t in batch.tickets if t.status} - KNOWN_STATUSES)
-    if statuses:
-        notes.append(
-            f"status values {', '.join(statuses)} are not known; map them under "
-            "values.status (e.g. done: solved)"
-        )
-    return notes
-
-
-async def _first_batch(source: Source) -> tuple[Batch, dict[str, Any]]:
-    try:
-        if isinstance(source, PullSource):
-            page = await source.pull(None)
-        else:
-            assert isinstance(source, PushSource)
-            stream = source.stream(None)
-            page = await asyncio.wait_for(anext(stream), FIRST_PAGE_S)
-        batch = source.normalize(page)
-        describe = getattr(source, "describe", None)
-        return batch, describe() if callable(describe) else {}
-    finally:
-        await source.close()
 
 
 @sources_app.command("trigger")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import structlog
 
 from supportpulse.alerts.evaluator import AlertEvaluator
+from supportpulse.alerts.transition import Transition
 from supportpulse.engine.runner import Engine
 from supportpulse.notify.notifier import Notifier
 
@@ -32,6 +34,11 @@ class EngineAlerts:
         self._evaluator = AlertEvaluator(engine.store, engine.settings, engine.clock)
         self._last = 0.0
         self._timer: asyncio.Task[None] | None = None
+        self._watchers: list[Callable[[Transition], None]] = []
+
+    def on_transition(self, watcher: Callable[[Transition], None]) -> None:
+        """Also hand every transition to `watcher` (the live event stream)."""
+        self._watchers.append(watcher)
 
     def attach(self) -> None:
         """Evaluate after batches and every `every_s` seconds."""
@@ -50,6 +57,8 @@ class EngineAlerts:
         transitions = await self.engine.query(self._evaluator.evaluate)
         for transition in transitions:
             self.notifier.notify(transition)
+            for watcher in self._watchers:
+                watcher(transition)
         return len(transitions)
 
     async def _after_batch(self) -> None:

@@ -1,10 +1,20 @@
-"""Per-source request pacing: a token bucket that vendor headers can steer."""
+"""Request pacing: token buckets that vendor headers steer, shared per account.
+
+A vendor limits an account, not a source: two sources reading one Zendesk
+account through one credential spend the same per-minute budget. The
+`AccountLimits` registry hands every source of one account (vendor, host,
+credential identity) the same bucket per named limit, so together they stay
+under it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -50,9 +60,22 @@ class TokenBucket:
             self._paused_until, time.monotonic() + max(0.0, seconds)
         )
 
+    def set_per_minute(self, limit: float) -> None:
+        """Pace at `limit` requests a minute, with bursts of ten seconds' worth."""
+        if limit <= 0:
+            return
+        self.rate = limit / 60.0
+        self.capacity = max(1.0, self.rate * 10)
+        self._tokens = min(self._tokens, self.capacity)
+
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Pause until the vendor's window resets when it reports none left."""
+        """Follow the vendor's stated limit, and pause until its window resets
+        when it reports none left."""
         lowered = {name.lower(): value for name, value in headers.items()}
+        # Zendesk states the account's per-minute limit on every reply.
+        per_minute = _number(lowered.get("x-rate-limit"))
+        if per_minute is not None and per_minute / 60.0 != self.rate:
+            self.set_per_minute(per_minute)
         remaining = _number(
             lowered.get("x-ratelimit-remaining", lowered.get("ratelimit-remaining"))
         )
@@ -65,6 +88,52 @@ class TokenBucket:
         # wait; anything past a day from now can only be an epoch time.
         wait = reset - time.time() if reset > 86_400 else reset
         self.pause_for(wait)
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    """One vendor account as seen through one credential.
+
+    The credential is kept only as a short digest: enough to tell two
+    accounts apart, useless to anyone reading a log or a debugger.
+    """
+
+    vendor: str
+    host: str
+    identity: str
+
+    @classmethod
+    def of(cls, vendor: str, host: str, credential: str) -> AccountKey:
+        """The key of `credential` on `host`, digesting the credential."""
+        digest = hashlib.sha256(credential.encode()).hexdigest()[:16]
+        return cls(vendor, host.lower(), digest)
+
+
+class AccountLimits:
+    """Token buckets shared by every source of one account, per named limit
+    (e.g. "account" for the plan's limit, "export" for an endpoint's own)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[AccountKey, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def bucket(self, key: AccountKey, limit: str, per_minute: float) -> TokenBucket:
+        """The shared bucket of `limit` on the account; the first source to
+        ask sets its rate, and the vendor's headers correct it later."""
+        with self._lock:
+            found = self._buckets.get((key, limit))
+            if found is None:
+                found = TokenBucket(per_minute / 60.0)
+                found.set_per_minute(per_minute)
+                self._buckets[(key, limit)] = found
+            return found
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+#: The registry every source of this process shares.
+ACCOUNTS = AccountLimits()
 
 
 def retry_after_s(value: str | None) -> float | None:

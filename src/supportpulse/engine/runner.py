@@ -68,6 +68,15 @@ def build_source(config: SourceSettings, settings: Settings) -> Source:
     return cls(config.name, options, settings)
 
 
+def _forget(batch: Batch, gone: set[tuple[str, str]]) -> None:
+    """Drop records of tickets a later page deleted: the store applies a
+    batch's deletions before its upserts, which would bring them back."""
+    batch.tickets = [t for t in batch.tickets if (t.source, t.external_id) not in gone]
+    batch.messages = [
+        m for m in batch.messages if (m.source, m.ticket_external_id) not in gone
+    ]
+
+
 class Engine:
     """Runs sources into the store until stopped."""
 
@@ -144,6 +153,21 @@ class Engine:
         now = self.clock()
         return [running.status.as_dict(now) for running in self._running.values()]
 
+    def config(self, name: str) -> SourceSettings | None:
+        """The settings a source was added with, if it is in the engine."""
+        running = self._running.get(name)
+        return None if running is None else running.config
+
+    @property
+    def queue_depth(self) -> int:
+        """Pages waiting for the writer."""
+        return self._queue.qsize()
+
+    async def written(self) -> None:
+        """Run the after-write hooks for data written outside the writer, such
+        as a file ingested through the API, so KPIs and alerts see it too."""
+        await self._run_write_hooks()
+
     # -- lifecycle --------------------------------------------------------
 
     async def start(self) -> None:
@@ -211,6 +235,7 @@ class Engine:
                 opened = breaker.failed(self.clock())
                 delay = self._retry_delay(exc, attempt)
                 attempt += 1
+                running.status.retries += 1
                 running.status.state = (
                     SourceState.failed if opened else SourceState.backing_off
                 )
@@ -311,6 +336,8 @@ class Engine:
                 live.remove((running, page))
                 await self._fail(running, exc)
                 continue
+            if part.deleted_tickets:
+                _forget(batch, set(part.deleted_tickets))
             batch.tickets.extend(part.tickets)
             batch.messages.extend(part.messages)
             batch.quarantined.extend(part.quarantined)
@@ -328,6 +355,9 @@ class Engine:
             messages=len(batch.messages),
             sources=sorted(cursors),
         )
+        await self._run_write_hooks()
+
+    async def _run_write_hooks(self) -> None:
         for hook in self._after_write:
             try:
                 await hook()

@@ -42,6 +42,8 @@ class SourceStatus:
     newest_record: datetime | None = None
     records: int = 0
     failures: int = 0
+    #: Failures after which the source was scheduled to try again.
+    retries: int = 0
     last_failure: datetime | None = None
     _recent: deque[tuple[datetime, int]] = field(default_factory=deque, repr=False)
 
@@ -95,6 +97,8 @@ class SourceStatus:
             "lag_s": lag,
             "records": self.records,
             "rate_per_s": round(self.rate(now), 3),
+            "errors": self.failures,
+            "retries": self.retries,
         }
 
 

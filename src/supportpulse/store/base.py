@@ -129,10 +129,17 @@ class Store(ABC):
         """Insert `rows` into `table` as they are."""
 
     def _delete_tickets(self, keys: Sequence[tuple[str, str]]) -> None:
-        """Remove tickets by key; call inside the transaction of their data."""
+        """Remove tickets and their messages by key; call inside the
+        transaction of their data. A source that moves messages to another
+        ticket sends them again in the same batch, merged after this."""
         for source, external_id in keys:
             self.execute(
                 "DELETE FROM tickets WHERE source = :source AND external_id = :id",
+                {"source": source, "id": external_id},
+            )
+            self.execute(
+                "DELETE FROM messages WHERE source = :source"
+                " AND ticket_external_id = :id",
                 {"source": source, "id": external_id},
             )
 

@@ -1,0 +1,56 @@
+"""POST /ingest runs the ingest pipeline on an upload and reports its quarantine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import Service, running_service, settings_for, upload
+
+BAD_ROWS = (
+    "ticket_id,team,created_at,responded_at,customer_message,priority,category\n"
+    "U1,Team Z,2024-02-01 09:00,2024-02-01 09:10,thanks a lot,high,billing\n"
+    "U2,Team Z,not-a-time,,this is broken,low,billing\n"
+    "U3,Team Z,2024-02-01 10:00\n"
+)
+
+
+def test_ingest_upload_reports_summary_and_quarantine(
+    service: Service, tmp_path: Path
+) -> None:
+    path = tmp_path / "desk-export.csv"
+    path.write_text(BAD_ROWS, encoding="utf-8")
+    with service.client() as client:
+        answer = upload(client, path, source="upload-test")
+        tickets = client.get("/api/v1/tickets", params={"source": "upload-test"})
+
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["file"], report["layout"], report["source"]) == (
+        "desk-export.csv", "flat", "upload-test",
+    )  # fmt: skip
+    assert (report["rows"], report["tickets"], report["quarantined"]) == (3, 1, 2)
+    assert [q["line"] for q in report["quarantine"]] == [3, 4]
+    assert "not-a-time" in report["quarantine"][0]["reason"]
+    assert [t["external_id"] for t in tickets.json()["tickets"]] == ["U1"]
+
+
+def test_ingest_refuses_a_file_over_the_upload_limit(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, service={"max_upload_mb": 0.001})
+    path = tmp_path / "big.csv"
+    path.write_text(BAD_ROWS * 100, encoding="utf-8")
+    url = f"duckdb://{tmp_path}/s.duckdb"
+    with running_service(url, settings) as running, running.client() as client:
+        answer = upload(client, path)
+        count = client.get("/api/v1/tickets").json()["tickets"]
+
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "too_large"
+    assert count == []
+
+
+def test_ingest_needs_a_file(service: Service) -> None:
+    with service.client() as client:
+        answer = client.post("/api/v1/ingest", data={"source": "x"})
+
+    assert answer.status_code == 422
+    assert "'file'" in answer.json()["error"]["message"]
