@@ -45,7 +45,9 @@ def test_freshdesk_source_reanchors_past_the_page_cap_without_loss_or_doubles() 
     desk.populate(200)
     app = FreshdeskApp(desk, KEY, FreshdeskLimits(credits_per_window=10**6, page_cap=3))
     with serving(app.app) as served:
-        source = _source(served.url, per_page=10, pages_per_anchor=300, rate_per_s=1000)
+        source = _source(
+            served.url, per_page=10, pages_per_anchor=300, account_rate_per_min=60000
+        )
         delivered = asyncio.run(_drain(source))
 
     ids = [record["ticket"]["id"] for record in delivered]

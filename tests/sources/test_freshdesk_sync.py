@@ -128,7 +128,7 @@ def test_freshdesk_sync_under_faults_and_changes_ends_equal_to_the_account(
         open_store(parse_store_url(f"duckdb://{tmp_path}/store.duckdb")) as store,
     ):
         config = settings("fd", "freshdesk", {
-            "base_url": served.url, "api_key": KEY, "rate_per_s": 2000,
+            "base_url": served.url, "api_key": KEY, "account_rate_per_min": 120000,
             "concurrency": 8, "per_page": 100,
         })  # fmt: skip
 

@@ -39,7 +39,11 @@ Built = tuple[Any, Any, str, Callable[..., list[str]], dict[str, Any]]
 def _freshdesk(faults: Faults) -> Built:
     desk = FreshdeskDesk(seed=21)
     desk.populate(1500)
-    options = {"api_key": f"${{{SECRET_ENV}}}", "rate_per_s": 500, "concurrency": 8}
+    options = {
+        "api_key": f"${{{SECRET_ENV}}}",
+        "account_rate_per_min": 30000,
+        "concurrency": 8,
+    }
     return (
         desk,
         fd.faulty_app(desk, faults, credits_per_window=3000, window_s=1.0),
@@ -52,7 +56,7 @@ def _freshdesk(faults: Faults) -> Built:
 def _intercom(faults: Faults) -> Built:
     desk = IntercomDesk(seed=22)
     desk.populate(1500)
-    options = {"access_token": f"${{{SECRET_ENV}}}", "rate_per_s": 500,
+    options = {"access_token": f"${{{SECRET_ENV}}}", "account_rate_per_min": 30000,
                "concurrency": 8, "category_attribute": "issue_type"}  # fmt: skip
     return (
         desk,

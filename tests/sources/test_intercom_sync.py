@@ -111,7 +111,7 @@ def test_intercom_sync_under_faults_and_changes_ends_equal_to_the_workspace(
         open_store(parse_store_url(f"duckdb://{tmp_path}/store.duckdb")) as store,
     ):
         config = settings("ic", "intercom", {
-            "base_url": served.url, "access_token": TOKEN, "rate_per_s": 2000,
+            "base_url": served.url, "access_token": TOKEN, "account_rate_per_min": 120000,
             "concurrency": 8, "category_attribute": "issue_type",
         })  # fmt: skip
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
 from pydantic import Field, SecretStr
 
 from supportpulse.config import Settings
-from supportpulse.engine.ratelimit import TokenBucket
+from supportpulse.engine.ratelimit import ACCOUNTS, AccountKey
 from supportpulse.errors import FatalSourceError
 from supportpulse.model import Batch
 from supportpulse.sources.base import Cursor, Page, PullSource, SourceOptions
@@ -56,9 +57,9 @@ class FreshdeskOptions(SourceOptions):
     #: Pages followed by offset before re-anchoring on the last updated_at;
     #: 1 is the only setting that cannot lose a ticket changed while paged.
     pages_per_anchor: int = Field(default=1, gt=0, le=300)
-    #: Requests per second for this source; Freshdesk plans allow 200-700
-    #: credits a minute per account and a listing costs 5.
-    rate_per_s: float = Field(default=3.0, gt=0)
+    #: Requests a minute shared by every source on this account and key;
+    #: plans allow 200-700 credits a minute and a listing costs 5.
+    account_rate_per_min: float = Field(default=160.0, gt=0)
     #: Tickets whose conversations and ratings are fetched at once.
     concurrency: int = Field(default=4, gt=0, le=32)
     timeout_s: float = Field(default=30.0, gt=0)
@@ -79,7 +80,15 @@ class FreshdeskSource(PullSource):
         self.http = VendorHTTP(
             name,
             options.base_url.rstrip("/"),
-            TokenBucket(options.rate_per_s),
+            ACCOUNTS.bucket(
+                AccountKey.of(
+                    "freshdesk",
+                    urlsplit(options.base_url).netloc,
+                    options.api_key.get_secret_value(),
+                ),
+                "account",
+                options.account_rate_per_min,
+            ),
             auth=httpx.BasicAuth(options.api_key.get_secret_value(), "X"),
             timeout_s=options.timeout_s,
             hints=_HINTS,

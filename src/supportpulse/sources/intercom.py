@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from pydantic import Field, SecretStr
 
 from supportpulse.config import Settings
-from supportpulse.engine.ratelimit import TokenBucket
+from supportpulse.engine.ratelimit import ACCOUNTS, AccountKey
 from supportpulse.errors import FatalSourceError
 from supportpulse.model import Batch
 from supportpulse.sources.base import Cursor, Page, PullSource, SourceOptions
@@ -42,8 +43,9 @@ class IntercomOptions(SourceOptions):
     access_token: SecretStr
     start: datetime = datetime(1970, 1, 1)
     per_page: int = Field(default=150, gt=0, le=150)
-    #: A private app may make 10,000 calls a minute; stay well below.
-    rate_per_s: float = Field(default=50.0, gt=0)
+    #: Requests a minute shared by every source on this workspace and
+    #: token; a private app may make 10,000 a minute.
+    account_rate_per_min: float = Field(default=3000.0, gt=0)
     concurrency: int = Field(default=8, gt=0, le=32)
     #: The custom attribute holding the conversation's category, if any.
     category_attribute: str | None = None
@@ -63,7 +65,15 @@ class IntercomSource(PullSource):
         self.http = VendorHTTP(
             name,
             options.base_url.rstrip("/"),
-            TokenBucket(options.rate_per_s),
+            ACCOUNTS.bucket(
+                AccountKey.of(
+                    "intercom",
+                    urlsplit(options.base_url).netloc,
+                    options.access_token.get_secret_value(),
+                ),
+                "account",
+                options.account_rate_per_min,
+            ),
             headers={
                 "Authorization": f"Bearer {options.access_token.get_secret_value()}",
                 "Accept": "application/json",
