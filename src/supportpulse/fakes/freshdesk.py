@@ -306,8 +306,10 @@ def throttled(seconds: float) -> dict[str, str]:
 
 def cli_app(tickets: int, seed: int, faults: Faults) -> ASGIApp:
     """A fake account of `tickets` generated tickets behind `faults`, taking
-    DEMO_API_KEY."""
+    DEMO_API_KEY. Credits are not metered, so benchmarks measure the client;
+    the `throttle` fault switch sends Freshdesk-shaped 429s instead."""
     desk = FreshdeskDesk(seed=seed)
     desk.populate(tickets)
     faults.throttle_response = json_throttle(throttled, {"code": "rate_limit_exceeded"})
-    return FaultMiddleware(FreshdeskApp(desk, DEMO_API_KEY).app, faults)
+    unmetered = FreshdeskLimits(credits_per_window=10**12)
+    return FaultMiddleware(FreshdeskApp(desk, DEMO_API_KEY, unmetered).app, faults)

@@ -249,9 +249,11 @@ def throttled(seconds: float) -> dict[str, str]:
 
 def cli_app(tickets: int, seed: int, faults: Faults) -> ASGIApp:
     """A fake workspace of `tickets` generated conversations behind `faults`,
-    taking DEMO_TOKEN."""
+    taking DEMO_TOKEN. Calls are not metered, so benchmarks measure the
+    client; the `throttle` fault switch sends Intercom-shaped 429s instead."""
     desk = IntercomDesk(seed=seed)
     desk.populate(tickets)
     error = {"type": "error.list", "errors": [{"code": "rate_limit_exceeded"}]}
     faults.throttle_response = json_throttle(throttled, error)
-    return FaultMiddleware(IntercomApp(desk, DEMO_TOKEN).app, faults)
+    unmetered = IntercomLimits(calls_per_window=10**12)
+    return FaultMiddleware(IntercomApp(desk, DEMO_TOKEN, unmetered).app, faults)
