@@ -72,6 +72,7 @@ def main() -> None:
             api_key=DEMO_API_KEY,
             account_rate_per_min=10**9,
             concurrency=8,
+            per_page=100,
         )
         config = SourceSettings(
             name="fd-bench", type="freshdesk", interval=timedelta(seconds=1)
