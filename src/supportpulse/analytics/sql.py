@@ -13,6 +13,8 @@ from supportpulse.config import SLASettings
 
 DIMENSIONS = ("team", "agent", "channel", "priority", "category", "source")
 BUCKETS = ("minute", "hour", "day")
+#: The status of a ticket its help desk has deleted.
+DELETED = "deleted"
 NEGATIVE_AT_OR_BELOW = -0.05
 
 _STATS = ("first_response", "reply_time", "resolution")
@@ -90,6 +92,10 @@ def kpi_sql(
     in_window = "{col} >= :since AND {col} < :until"
     # Dimension names are checked above; values only ever arrive as parameters.
     only = "".join(f" AND t.{name} = :{filter_param(name)}" for name in filters)
+    # A ticket deleted in its help desk is kept as a tombstone, so a delete
+    # and an older update arriving in either order end the same; it counts
+    # nowhere.
+    only += f" AND t.status IS DISTINCT FROM '{DELETED}'"
     join_on = (
         " AND ".join(f"k.{key} IS NOT DISTINCT FROM p.{key}" for key in keys) or "TRUE"
     )
