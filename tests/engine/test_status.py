@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from supportpulse.engine.status import DEGRADED_FOR_S, SourceState, SourceStatus
 
@@ -31,3 +31,14 @@ def test_status_reports_lag_rate_and_masks_passwords_in_errors() -> None:
     assert view["records"] == 120
     assert view["rate_per_s"] == 2.0
     assert "CANARY" not in view["last_error"]
+
+
+def test_status_lag_of_a_newest_record_with_a_time_zone() -> None:
+    status = SourceStatus("helpdesk", "database")
+    now = datetime(2024, 5, 1, 12, 0)
+
+    status.delivered(
+        3, datetime(2024, 5, 1, 13, 59, tzinfo=timezone(timedelta(hours=2))), now
+    )
+
+    assert status.as_dict(now)["lag_s"] == 60.0

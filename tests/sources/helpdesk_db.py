@@ -74,10 +74,15 @@ Phase = tuple[Callable[[], None] | None, Callable[[Store], bool]]
 
 
 def sync(
-    store: Store, source: SourceSettings, phases: list[Phase]
+    store: Store,
+    source: SourceSettings,
+    phases: list[Phase],
+    limits: EngineSettings | None = None,
+    wait_s: float = 30.0,
 ) -> list[dict[str, Any]]:
-    """Run the engine through phases: make a change, wait until the store shows it."""
-    limits = EngineSettings(batch_wait=timedelta(milliseconds=10))
+    """Run the engine through phases: make a change, wait until the store shows
+    it, a failed source, or `wait_s`."""
+    limits = limits or EngineSettings(batch_wait=timedelta(milliseconds=10))
     settings = Settings(engine=limits, sources=[source])
 
     async def scenario() -> list[dict[str, Any]]:
@@ -86,7 +91,7 @@ def sync(
         for change, shown in phases:
             if change is not None:
                 await asyncio.to_thread(change)
-            for _ in range(600):
+            for _ in range(int(wait_s / 0.05)):
                 if await engine.query(shown, store) or failed(engine):
                     break
                 await asyncio.sleep(0.05)

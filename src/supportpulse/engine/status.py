@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,9 @@ class SourceStatus:
         """Count records committed to the store."""
         self.records += count
         self.last_success = now
+        if newest is not None and newest.tzinfo is not None:
+            # Status times are naive UTC; a source may hand over an aware one.
+            newest = newest.astimezone(UTC).replace(tzinfo=None)
         if newest is not None and (
             self.newest_record is None or newest > self.newest_record
         ):

@@ -9,6 +9,7 @@ ingest, and values such as priorities through tables in the config.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,13 @@ class DatabasePage(Page):
     """A page whose first `ticket_rows` records are tickets, the rest messages."""
 
     ticket_rows: int = 0
+    #: Rows with no updated time, which the source sets aside.
+    unordered_tickets: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    unordered_messages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+#: How many set-aside rows a source remembers so re-reads do not repeat them.
+_REMEMBERED = 100_000
 
 
 class DatabaseSource(PullSource):
@@ -132,6 +140,7 @@ class DatabaseSource(PullSource):
             )  # fmt: skip
         self._mapping: FlatMapping | None = None
         self._message_mapping: FlatMapping | None = None
+        self._set_aside_already: set[tuple[str, str, str | None]] = set()
 
     def _reflect(self) -> None:
         """Check names against the database and find each field's column."""
@@ -185,7 +194,7 @@ class DatabaseSource(PullSource):
             page = self._tickets.read(cursor, limit, lookback)
             return DatabasePage(
                 page.rows, page.cursor, page.newest, page.more,
-                ticket_rows=len(page.rows),
+                ticket_rows=len(page.rows), unordered_tickets=page.unordered,
             )  # fmt: skip
 
         # Each table keeps its own cursor; a cursor saved before messages
@@ -205,6 +214,8 @@ class DatabaseSource(PullSource):
             newest,
             tickets.more or messages.more,
             ticket_rows=len(tickets.rows),
+            unordered_tickets=tickets.unordered,
+            unordered_messages=messages.unordered,
         )
 
     def _problem(self, exc: BaseException) -> str:
@@ -247,7 +258,47 @@ class DatabaseSource(PullSource):
             except RecordError as exc:
                 where = self.db.messages.table or "messages query"
                 batch.quarantined.append(self._quarantined(where, exc, record))
+
+        if isinstance(page, DatabasePage):
+            self._set_aside(batch, page.unordered_tickets, self.db.table,
+                            self.db.updated_column, self.db.key_column)  # fmt: skip
+            if self.db.messages is not None:
+                wanted = self.db.messages
+                self._set_aside(batch, page.unordered_messages,
+                                wanted.table or "messages query",
+                                wanted.updated_column, wanted.key_column)  # fmt: skip
+        batch.quarantined = [
+            record for record in batch.quarantined if self._first_time(record)
+        ]
         return batch
+
+    def _set_aside(
+        self,
+        batch: Batch,
+        rows: list[dict[str, Any]],
+        table: str | None,
+        updated_column: str,
+        key_column: str,
+    ) -> None:
+        for record in rows:
+            reason = (
+                f"{updated_column} is empty, so changes to this row cannot be "
+                f"followed; {key_column} '{record.get(key_column)}'"
+            )
+            batch.quarantined.append(
+                self._quarantined(table, RecordError(reason), record)
+            )
+
+    def _first_time(self, record: QuarantinedRecord) -> bool:
+        """Whether this row was not set aside already: each pass re-reads the
+        last seconds of rows, and a bad row must be listed once, not per pass."""
+        seen = (record.file, record.reason, record.record)
+        if seen in self._set_aside_already:
+            return False
+        if len(self._set_aside_already) >= _REMEMBERED:
+            self._set_aside_already.clear()
+        self._set_aside_already.add(seen)
+        return True
 
     def _quarantined(
         self, table: str | None, exc: RecordError, record: dict[str, Any]

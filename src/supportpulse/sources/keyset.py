@@ -11,8 +11,8 @@ quoted by the dialect, so configuration can never smuggle SQL.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,9 @@ class KeysetPage:
     cursor: Cursor | None
     newest: datetime | None
     more: bool
+    #: Rows without an updated time: they have no place in the order, so they
+    #: cannot be followed; read once caught up, for the source to set aside.
+    unordered: list[dict[str, Any]] = field(default_factory=list)
 
 
 class KeysetReader:
@@ -129,7 +132,7 @@ class KeysetReader:
     def read(self, cursor: Cursor | None, limit: int, lookback_s: float) -> KeysetPage:
         """At most `limit` rows after `cursor`, in keyset order."""
         assert self._select is not None, "reflect() first"
-        query = self._select
+        query = self._select.where(self._updated.is_not(None))
         if cursor and cursor.get("key") is None:
             query = query.where(self._updated >= _decode(cursor["updated"]))
         elif cursor:
@@ -140,19 +143,16 @@ class KeysetReader:
                     sa.and_(self._updated == after, self._key > _decode(cursor["key"])),
                 )
             )
-        try:
-            with self.engine.connect() as connection:
-                rows = connection.execute(query.limit(limit)).mappings().all()
-        except sa.exc.OperationalError as exc:
-            raise RetriableSourceError(self._problem(exc)) from exc
-        except sa.exc.SQLAlchemyError as exc:
-            raise FatalSourceError(self._problem(exc)) from exc
-
-        records = [dict(row) for row in rows]
+        records = self._fetch(query.limit(limit))
         if not records:
-            return KeysetPage([], cursor, None, more=False)
+            unordered = self._unordered(limit)
+            if cursor and cursor.get("key") is not None:
+                # The last page ended exactly full: look back from here too.
+                behind = _behind(_decode(cursor["updated"]), lookback_s)
+                cursor = {"updated": _encode(behind), "key": None}
+            return KeysetPage([], cursor, None, more=False, unordered=unordered)
         last = records[-1]
-        newest = _as_datetime(last[self.updated_column])
+        newest = _moment(last[self.updated_column])
         more = len(records) == limit
         following: Cursor
         if more:
@@ -165,7 +165,22 @@ class KeysetReader:
             # committed late with an older timestamp may still appear.
             behind = _behind(last[self.updated_column], lookback_s)
             following = {"updated": _encode(behind), "key": None}
-        return KeysetPage(records, following, newest, more)
+        unordered = [] if more else self._unordered(limit)
+        return KeysetPage(records, following, newest, more, unordered)
+
+    def _unordered(self, limit: int) -> list[dict[str, Any]]:
+        assert self._select is not None
+        return self._fetch(self._select.where(self._updated.is_(None)).limit(limit))
+
+    def _fetch(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).mappings().all()
+        except sa.exc.OperationalError as exc:
+            raise RetriableSourceError(self._problem(exc)) from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise FatalSourceError(self._problem(exc)) from exc
+        return [dict(row) for row in rows]
 
 
 def _encode(value: Any) -> dict[str, Any]:
@@ -184,16 +199,43 @@ def _decode(encoded: dict[str, Any]) -> Any:
 
 
 def _behind(value: Any, seconds: float) -> Any:
-    """`value` moved back by `seconds`, in the same type and text layout."""
-    moved = _as_datetime(value) - timedelta(seconds=seconds)
+    """`value` moved back by `seconds`, in the same type and layout; a value
+    that is no time at all (a version number, say) stays where it is."""
     if isinstance(value, datetime):
-        return moved
+        return value - timedelta(seconds=seconds)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        scale = 1000 if abs(value) >= _EPOCH_MILLISECONDS_FROM else 1
+        return value - type(value)(seconds * scale)
     text = str(value)
+    try:
+        moved = datetime.fromisoformat(text) - timedelta(seconds=seconds)
+    except ValueError:
+        return value
     spelled = moved.isoformat(sep=text[10] if len(text) > 10 else " ")
     return spelled if "." in text else spelled[:19]
 
 
-def _as_datetime(value: Any) -> datetime:
+#: Epoch values above this are milliseconds (it is year 5138 in seconds).
+_EPOCH_MILLISECONDS_FROM = 1e11
+
+
+def _moment(value: Any) -> datetime | None:
+    """An updated-at value as naive UTC for lag and status, if it is a time.
+
+    Drivers return aware datetimes for time-zone columns, naive ones for
+    plain timestamps, text for SQLite, and numbers for epoch columns.
+    """
     if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) >= _EPOCH_MILLISECONDS_FROM else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            return None
+    try:
+        return _moment(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
