@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+from tests.conftest import PG_SERVER
 
 from supportpulse.config import EngineSettings, Settings, SourceSettings
 from supportpulse.engine.runner import Engine
@@ -195,6 +197,11 @@ def _restart(service: str, shared_data: Path) -> None:
         cluster = next(Path("/etc/postgresql").glob("*"), None)
         if shutil.which("pg_ctlcluster") is None or cluster is None:
             pytest.skip("pg_ctlcluster is not available to restart PostgreSQL")
+        # Flush dirty pages first: on a busy machine the shutdown checkpoint
+        # otherwise keeps the server "shutting down" for longer than the
+        # source's circuit breaker waits, and the test measures the machine.
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+            admin.execute("CHECKPOINT")
         command = ["pg_ctlcluster", "--skip-systemctl-redirect", cluster.name, "main",
                    "restart"]  # fmt: skip
         subprocess.run(command, check=True, capture_output=True, timeout=120)
