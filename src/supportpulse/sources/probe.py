@@ -18,9 +18,12 @@ from supportpulse.sources.base import PullSource, PushSource, Source
 FIRST_PAGE_S = 10.0
 
 #: Statuses the KPIs understand; others are kept but count as open.
-KNOWN_STATUSES = frozenset(
-    {"new", "open", "pending", "hold", "on-hold", "solved", "resolved", "closed"}
-)
+#: Statuses the KPIs understand, the help desks' own included: Intercom snoozes
+#: conversations, and help desks report deleted tickets, which KPIs leave out.
+KNOWN_STATUSES = frozenset({
+    "new", "open", "pending", "hold", "on-hold", "snoozed", "solved", "resolved",
+    "closed", "deleted",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
