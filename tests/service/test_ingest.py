@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
-from .conftest import Service, running_service, settings_for, upload
+import pytest
+
+from .conftest import ADMIN, VIEWER, Service, running_service, settings_for, upload
 
 BAD_ROWS = (
     "ticket_id,team,created_at,responded_at,customer_message,priority,category\n"
@@ -54,3 +57,48 @@ def test_ingest_needs_a_file(service: Service) -> None:
 
     assert answer.status_code == 422
     assert "'file'" in answer.json()["error"]["message"]
+
+
+_CHUNK = b"x" * 65536
+
+
+def _partial_upload(url: str, token: str | None, chunks: int) -> int | None:
+    """Start a chunked multipart upload, send `chunks` x 64 KiB of it and never
+    finish: the status the server answers with meanwhile, or None when it
+    waits for the rest of the body, as a server reading it first would."""
+    host, port = url.removeprefix("http://").split(":")
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (
+        f"POST /api/v1/ingest HTTP/1.1\r\nHost: {host}\r\n{auth}"
+        "Content-Type: multipart/form-data; boundary=guard\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    part = (b'--guard\r\nContent-Disposition: form-data; name="file"; '
+            b'filename="big.csv"\r\n\r\nticket_id,created_at\r\n')  # fmt: skip
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head + b"%x\r\n%s\r\n" % (len(part), part))
+        try:
+            for _ in range(chunks):
+                connection.sendall(b"%x\r\n%s\r\n" % (len(_CHUNK), _CHUNK))
+            answer = connection.recv(64)
+        except (TimeoutError, ConnectionError):
+            return None
+    return int(answer.split()[1]) if answer.startswith(b"HTTP/1.1") else None
+
+
+@pytest.mark.parametrize(("token", "status"), [(None, 401), (VIEWER, 403)])
+def test_ingest_refuses_a_caller_before_reading_the_upload(
+    service: Service, token: str | None, status: int
+) -> None:
+    assert _partial_upload(service.url, token, 4) == status
+
+
+def test_ingest_stops_reading_an_upload_once_it_passes_the_limit(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path, service={"max_upload_mb": 1})
+    url = f"duckdb://{tmp_path}/s.duckdb"
+
+    # 40 chunks are 2.5 MiB, past the 1 MiB limit; the rest never comes.
+    with running_service(url, settings) as running:
+        assert _partial_upload(running.url, ADMIN, 40) == 413

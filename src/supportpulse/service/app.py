@@ -17,6 +17,7 @@ from supportpulse.service.routes import (
     webhooks,
 )
 from supportpulse.service.runtime import ServiceRuntime
+from supportpulse.service.upload_guard import UploadGuard
 
 API_PREFIX = "/api/v1"
 
@@ -38,4 +39,5 @@ def create_app(runtime: ServiceRuntime) -> FastAPI:
     app.include_router(webhooks.router)
     for module in (kpis, tickets, sources, alerts, ingest, stream):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(UploadGuard, runtime=runtime, paths={f"{API_PREFIX}/ingest"})
     return app
