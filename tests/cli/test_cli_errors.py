@@ -194,6 +194,30 @@ def test_cli_usage_error_is_one_error_line_and_exit_2(
     error_line(done)
 
 
+def test_cli_ingest_refused_file_leaves_no_store_behind(
+    run: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "file.csv").write_text("name,opened\nx,2024-01-01\n", encoding="utf-8")
+
+    done = run("ingest", "--store", "rp.duckdb", "file.csv")
+
+    assert done.returncode == 1
+    assert "no column for external_id" in error_line(done)
+    left = sorted(path.name for path in tmp_path.iterdir())
+    assert left == ["file.csv", "tickets.csv"]
+
+
+def test_cli_ingest_refused_file_keeps_an_existing_store(
+    run: Run, tmp_path: Path, fresh_store: str
+) -> None:
+    (tmp_path / "file.csv").write_text("name,opened\nx,2024-01-01\n", encoding="utf-8")
+
+    done = run("ingest", "--store", fresh_store, "file.csv")
+
+    assert done.returncode == 1
+    assert Path(fresh_store).is_file()
+
+
 @pytest.fixture
 def fresh_store(tmp_path: Path) -> str:
     """The path of an empty, migrated DuckDB store in tmp_path."""

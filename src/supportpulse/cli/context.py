@@ -41,3 +41,19 @@ def store_from(
     commands that only read pass `create=False`, the live engine `shared=True`."""
     url = resolve_store_url(store, settings.store)
     return open_store(url, create=create, shared=shared)
+
+
+def new_store_file(store: str | None, settings: Settings) -> Path | None:
+    """The DuckDB file the chosen store would create, or None if it exists or
+    is a server: a command that then writes nothing can take it back."""
+    url = resolve_store_url(store, settings.store)
+    if url.engine != "duckdb" or url.target == ":memory:":
+        return None
+    path = Path(url.target)
+    return None if path.exists() else path
+
+
+def discard_store_file(path: Path) -> None:
+    """Remove a store file, and its write-ahead log, that holds nothing."""
+    for leftover in (path, path.with_name(f"{path.name}.wal")):
+        leftover.unlink(missing_ok=True)
