@@ -15,13 +15,13 @@ from rich.console import Console
 from supportpulse import __version__
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.analytics.sql import DIMENSIONS
-from supportpulse.analytics.window import parse_moment
 from supportpulse.cli import run as run_command
 from supportpulse.cli.alerts import alerts_app
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
     discard_store_file,
+    moment_option,
     new_store_file,
     settings_from,
     store_from,
@@ -196,13 +196,13 @@ def kpis(
     """Compute volume, backlog, response times, SLA, sentiment and CSAT."""
     settings = settings_from(config)
     query = KPIQuery(
-        since=parse_moment(since, "--since", settings),
-        until=parse_moment(until, "--until", settings),
+        since=moment_option(since, "--since", settings),
+        until=moment_option(until, "--until", settings),
         by=_dimensions(by),
         bucket=bucket.value if bucket else None,
     )
     if query.since and query.until and query.since >= query.until:
-        raise UserError("--since must be earlier than --until")
+        raise typer.BadParameter("must be earlier than --until", param_hint="--since")
 
     with store_from(store, settings, create=False) as opened:
         document = compute_kpis(opened, query, settings.sla)
