@@ -106,7 +106,7 @@ def _words(text: str) -> str:
     [
         pytest.param(["ingest", "absent.csv"], 1, id="missing_file"),
         pytest.param(["ingest", "no_created_at.csv"], 1, id="missing_column"),
-        pytest.param(["kpis", "--since", "last tuesday"], 1, id="bad_since"),
+        pytest.param(["kpis", "--since", "last tuesday"], 2, id="bad_since"),
         pytest.param(["kpis", "--store", "mysql://db/support"], 1, id="bad_scheme"),
         pytest.param(["kpis", "--store", UNREACHABLE], 3, id="unreachable_pg"),
     ],

@@ -94,7 +94,7 @@ def test_cli_kpis_json_stays_strict_json_after_non_finite_csat(
 @pytest.mark.parametrize(
     ("args", "code", "phrase"),
     [
-        pytest.param(["kpis", "--since", "99999999d"], 1, "--since", id="huge_since"),
+        pytest.param(["kpis", "--since", "99999999d"], 2, "--since", id="huge_since"),
         pytest.param(
             ["kpis", "--store", "plain_file/x.duckdb"],
             3,
@@ -183,6 +183,11 @@ def test_cli_never_prints_any_part_of_a_raw_password(
         pytest.param(["--log-level", "nope", "kpis"], id="bad_log_level"),
         pytest.param(["quarantine", "--limit", "0"], id="zero_limit"),
         pytest.param(["ingest"], id="no_path"),
+        pytest.param(["kpis", "--since", "garbage"], id="bad_since"),
+        pytest.param(["kpis", "--until", "garbage"], id="bad_until"),
+        pytest.param(
+            ["kpis", "--since", "2h", "--until", "3h"], id="since_after_until"
+        ),
     ],
 )
 def test_cli_usage_error_is_one_error_line_and_exit_2(
@@ -192,6 +197,38 @@ def test_cli_usage_error_is_one_error_line_and_exit_2(
 
     assert done.returncode == 2
     error_line(done)
+
+
+@pytest.mark.parametrize("option", ["--since", "--until"])
+def test_cli_kpis_bad_time_names_its_option_and_exits_2(run: Run, option: str) -> None:
+    done = run("kpis", option, "garbage", "--store", "absent.duckdb")
+
+    assert done.returncode == 2
+    assert f"{option}: 'garbage' is not a time; use ISO 8601" in error_line(done)
+
+
+def test_cli_ingest_refused_file_leaves_no_store_behind(
+    run: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "file.csv").write_text("name,opened\nx,2024-01-01\n", encoding="utf-8")
+
+    done = run("ingest", "--store", "rp.duckdb", "file.csv")
+
+    assert done.returncode == 1
+    assert "no column for external_id" in error_line(done)
+    left = sorted(path.name for path in tmp_path.iterdir())
+    assert left == ["file.csv", "tickets.csv"]
+
+
+def test_cli_ingest_refused_file_keeps_an_existing_store(
+    run: Run, tmp_path: Path, fresh_store: str
+) -> None:
+    (tmp_path / "file.csv").write_text("name,opened\nx,2024-01-01\n", encoding="utf-8")
+
+    done = run("ingest", "--store", fresh_store, "file.csv")
+
+    assert done.returncode == 1
+    assert Path(fresh_store).is_file()
 
 
 @pytest.fixture

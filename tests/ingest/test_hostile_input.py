@@ -263,3 +263,22 @@ def test_ingest_quarantines_an_ambiguous_day_month_date_with_an_iso_hint(
     [(line, reason)] = quarantined(duckdb_store)
     assert line == 2
     assert "ISO 8601" in reason
+
+
+@pytest.mark.parametrize("ticket_id", ['{"nested": 1}', "[1, 2]", "true", "1.5"])
+def test_ingest_quarantines_a_json_id_that_is_no_string_or_integer(
+    duckdb_store: Store, tmp_path: Path, ticket_id: str
+) -> None:
+    path = tmp_path / "export.jsonl"
+    path.write_text(
+        f'{{"ticket_id": {ticket_id}, "created_at": "2024-01-01T00:00:00Z"}}\n'
+        '{"ticket_id": 7, "created_at": "2024-01-01T00:00:00Z"}\n'
+    )
+
+    ingest(path, duckdb_store)
+
+    assert list(tickets(duckdb_store)) == ["7"]
+    [(line, reason)] = quarantined(duckdb_store)
+    assert line == 1
+    assert "ticket_id" in reason
+    assert "strings or integers" in reason

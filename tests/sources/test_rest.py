@@ -17,6 +17,7 @@ import pytest
 
 from supportpulse.config import EngineSettings, Settings, SourceSettings
 from supportpulse.engine.runner import Engine
+from supportpulse.sources.rest import RestOptions, RestSource
 from supportpulse.store import Store, open_store, parse_store_url
 
 RECORDS = [
@@ -36,6 +37,7 @@ class _Vendor(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.script = script
         self.calls: list[tuple[float, str]] = []
+        self.paths: list[str] = []
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -56,6 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         query = parse_qs(urlsplit(self.path).query)
+        self.server.paths.append(self.path)
         action = self.server.script.pop(0) if self.server.script else "ok"
         self.server.calls.append((time.monotonic(), action))
         if action == "500":
@@ -191,3 +194,24 @@ def test_rest_sources_of_one_origin_keep_each_ticket_once(
     _run_until_synced(store, sources)
 
     assert _ids(store, "helpdesk") == sorted(record["id"] for record in RECORDS)
+
+
+def test_rest_source_keeps_the_url_query_beside_its_cursor(vendor: Any) -> None:
+    server = vendor([])
+    url = f"http://127.0.0.1:{server.server_port}/tickets?api_key=K%26Y&page_size=10"
+    options = RestOptions(url=url, next_cursor_path="meta.next")
+    source = RestSource("keyed", options, Settings())
+
+    async def two_pages() -> None:
+        first = await source.pull(None)
+        await source.pull(first.cursor)
+        await source.close()
+
+    asyncio.run(two_pages())
+
+    queries = [parse_qs(urlsplit(path).query) for path in server.paths]
+    assert [urlsplit(path).path for path in server.paths] == ["/tickets"] * 2
+    assert queries == [
+        {"api_key": ["K&Y"], "page_size": ["10"]},
+        {"api_key": ["K&Y"], "page_size": ["10"], "cursor": ["10"]},
+    ]

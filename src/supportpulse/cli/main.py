@@ -15,12 +15,14 @@ from rich.console import Console
 from supportpulse import __version__
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.analytics.sql import DIMENSIONS
-from supportpulse.analytics.window import parse_moment
 from supportpulse.cli import run as run_command
 from supportpulse.cli.alerts import alerts_app
 from supportpulse.cli.context import (
     ConfigOption,
     StoreOption,
+    discard_store_file,
+    moment_option,
+    new_store_file,
     settings_from,
     store_from,
 )
@@ -31,6 +33,7 @@ from supportpulse.cli.sources import sources_app
 from supportpulse.errors import StoreError, SupportPulseError, UserError
 from supportpulse.ingest.pipeline import IngestOptions, ingest_file, quarantine_name
 from supportpulse.logs import configure_logging, debug_enabled
+from supportpulse.store import Store
 
 #: Exit codes: 0 success, 1 a problem the user can fix, 2 a usage mistake
 #: (Typer's own), 3 the store is unreachable or failed, 70 a bug in supportpulse.
@@ -121,6 +124,7 @@ def ingest(
         source=source, encoding=encoding, mappings=_mappings(mapping)
     )
     failed = 0
+    created = new_store_file(store, settings)
     with store_from(store, settings) as opened:
         for path in paths:
             try:
@@ -131,8 +135,21 @@ def ingest(
                 continue
             typer.echo(ingest_line(summary))
         opened.analyze()
+        empty = failed == len(paths) and _holds_nothing(opened)
+    # Files refused before any row was read write nothing; an empty store left
+    # behind would then pass for one where every row was fine.
+    if created is not None and empty:
+        discard_store_file(created)
     if failed:
         raise typer.Exit(EXIT_USER)
+
+
+def _holds_nothing(store: Store) -> bool:
+    _, rows = store.fetch(
+        "SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM messages)"
+        " + (SELECT count(*) FROM quarantine)"
+    )
+    return bool(rows[0][0] == 0)
 
 
 def _mappings(pairs: list[str] | None) -> dict[str, str]:
@@ -179,13 +196,13 @@ def kpis(
     """Compute volume, backlog, response times, SLA, sentiment and CSAT."""
     settings = settings_from(config)
     query = KPIQuery(
-        since=parse_moment(since, "--since", settings),
-        until=parse_moment(until, "--until", settings),
+        since=moment_option(since, "--since", settings),
+        until=moment_option(until, "--until", settings),
         by=_dimensions(by),
         bucket=bucket.value if bucket else None,
     )
     if query.since and query.until and query.since >= query.until:
-        raise UserError("--since must be earlier than --until")
+        raise typer.BadParameter("must be earlier than --until", param_hint="--since")
 
     with store_from(store, settings, create=False) as opened:
         document = compute_kpis(opened, query, settings.sla)

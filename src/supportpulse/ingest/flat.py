@@ -39,6 +39,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("external_id", "created_at")
 _RESOLVED_STATUSES = frozenset({"solved", "closed", "resolved"})
 _SPACING = re.compile(r"[\s\-]+")
+_JSON_KINDS = {dict: "an object", list: "a list", bool: "a boolean", float: "a number"}
 
 
 def _normal(name: str) -> str:
@@ -106,6 +107,21 @@ def _text(fields: Mapping[str, Any], column: str | None) -> str | None:
     return text or None
 
 
+def _identifier(fields: Mapping[str, Any], column: str | None, what: str) -> str:
+    """An id as text; JSON objects, lists, booleans and floats are refused
+    rather than stored as their Python spelling."""
+    value = fields.get(column) if column is not None else None
+    if isinstance(value, bool | float | Mapping | list | tuple | set):
+        kind = _JSON_KINDS.get(type(value), f"a {type(value).__name__}")
+        raise RecordError(
+            f"{column} ({what}) is {kind}; ids must be strings or integers"
+        )
+    text = _text(fields, column)
+    if text is None:
+        raise RecordError(f"{column} ({what}) is empty")
+    return text
+
+
 def _lower(value: str | None) -> str | None:
     return value.lower() if value is not None else None
 
@@ -128,9 +144,7 @@ def flat_records(
     """One export row as a ticket and its customer message, if it has text."""
     column = mapping.columns.get
 
-    external_id = _text(fields, column("external_id"))
-    if external_id is None:
-        raise RecordError(f"{column('external_id')} (ticket id) is empty")
+    external_id = _identifier(fields, column("external_id"), "ticket id")
 
     def when(field: str) -> Any:
         name = column(field)

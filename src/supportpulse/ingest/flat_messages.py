@@ -8,7 +8,7 @@ from typing import Any
 
 from supportpulse.analytics.sentiment import sentiment
 from supportpulse.errors import RecordError
-from supportpulse.ingest.flat import FlatMapping, _text
+from supportpulse.ingest.flat import FlatMapping, _identifier, _text
 from supportpulse.ingest.timestamps import parse_optional_timestamp, parse_timestamp
 from supportpulse.model import AUTHOR_ROLES, AuthorRole, Message
 
@@ -53,12 +53,8 @@ def message_record(
     """One message row as a message; `roles` maps the source's author values."""
     column = mapping.columns.get
 
-    external_id = _text(fields, column("external_id"))
-    if external_id is None:
-        raise RecordError(f"{column('external_id')} (message id) is empty")
-    ticket_id = _text(fields, column("ticket_external_id"))
-    if ticket_id is None:
-        raise RecordError(f"{column('ticket_external_id')} (ticket id) is empty")
+    external_id = _identifier(fields, column("external_id"), "message id")
+    ticket_id = _identifier(fields, column("ticket_external_id"), "ticket id")
 
     created_column = column("created_at") or "created_at"
     created = parse_timestamp(fields.get(created_column), zone, created_column)

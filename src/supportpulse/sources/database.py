@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 import structlog
@@ -57,6 +58,9 @@ class DatabaseOptions(SourceOptions):
     """Which database, which table, and how its columns map onto tickets."""
 
     url: str
+    #: Kept out of `url`, where '@', ':', '/' or '#' in it would split the URL
+    #: in the wrong place; any characters work here, unencoded.
+    password: str | None = None
     #: A table or view; or else `query`, a SELECT of your own.
     table: str | None = None
     query: str | None = None
@@ -117,6 +121,8 @@ class DatabaseSource(PullSource):
                 f"source '{name}': url is not a database URL; use e.g. "
                 "postgresql+psycopg://user@host/db or sqlite:///path"
             ) from None
+        if options.password is not None:
+            url = url.set(password=options.password)
         self._engine = sa.create_engine(
             url, pool_pre_ping=True, connect_args=_connect_args(url, options)
         )
@@ -220,9 +226,11 @@ class DatabaseSource(PullSource):
 
     def _problem(self, exc: BaseException) -> str:
         text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        url = self._engine.url
-        if url.password:
-            text = text.replace(str(url.password), "***")
+        password = self._engine.url.password
+        if password:
+            # Drivers may quote the connection string, percent-encoded or not.
+            for shown in sorted({str(password), quote(str(password), safe="")}):
+                text = text.replace(shown, "***")
         return str(redact(f"source '{self.name}': {text}"))
 
     def normalize(self, page: Page) -> Batch:

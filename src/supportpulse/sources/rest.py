@@ -77,10 +77,14 @@ class RestSource(PullSource):
 
     async def pull(self, cursor: Cursor | None) -> Page:
         token = (cursor or {}).get("token")
-        params = {self.rest.cursor_param: token} if token else {}
+        # Set on the URL itself: a `params` argument would replace the query
+        # the URL already carries, such as an api_key.
+        url = httpx.URL(self.rest.url)
+        if token:
+            url = url.copy_set_param(self.rest.cursor_param, token)
         await self.bucket.acquire()
         try:
-            response = await self._client.get(self.rest.url, params=params)
+            response = await self._client.get(url)
         except httpx.TimeoutException as exc:
             raise RetriableSourceError(f"{self._where} timed out") from exc
         except httpx.TransportError as exc:
