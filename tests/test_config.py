@@ -226,3 +226,19 @@ def test_load_settings_names_the_key_of_an_unreadable_secrets_file(
 
     with pytest.raises(ConfigError, match=r"key 'store' reads secrets file .*missing"):
         load_settings(config)
+
+
+def test_load_settings_reads_short_durations_in_every_section(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "engine: {batch_wait: 200ms, open_circuit_for: 1w}\n"
+        "webhooks: {tolerance: 5m, remember: 3d}\n",
+        encoding="utf-8",
+    )
+
+    settings = load_settings(path)
+
+    assert settings.engine.batch_wait == timedelta(milliseconds=200)
+    assert settings.engine.open_circuit_for == timedelta(weeks=1)
+    assert settings.webhooks.tolerance == timedelta(minutes=5)
+    assert settings.webhooks.remember == timedelta(days=3)

@@ -11,13 +11,12 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -25,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from supportpulse.alerts.durations import Duration
 from supportpulse.alerts.rules import AlertSettings
 from supportpulse.errors import ConfigError, first_line
 from supportpulse.webhooks.settings import WebhookSettings
@@ -34,21 +34,6 @@ ADMIN_TOKEN_ENV = "SUPPORTPULSE_ADMIN_TOKEN"
 VIEWER_TOKEN_ENV = "SUPPORTPULSE_VIEWER_TOKEN"
 
 _VAR = re.compile(r"\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*))\}")
-_SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhd])\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _short_duration(value: object) -> object:
-    """Accept "200ms", "15m", "4h", "1d" beside pydantic's seconds and ISO 8601."""
-    if isinstance(value, str) and (match := _SHORT_DURATION.match(value)):
-        try:
-            return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
-        except OverflowError:
-            raise ValueError(f"duration '{value}' is too long") from None
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_short_duration)]
 
 
 def _default_targets() -> dict[str, timedelta]:

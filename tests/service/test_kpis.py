@@ -100,3 +100,13 @@ def test_kpis_and_tickets_on_postgresql(
     listed = [t["external_id"] for t in page["tickets"] + rest["tickets"]]
     assert sorted(listed) == [f"T{n:03d}" for n in range(1, 21)]
     assert rest["next_cursor"] is None
+
+
+def test_kpis_series_refuses_too_many_buckets_up_to_now(service: Service) -> None:
+    with service.client() as client:
+        answer = client.get(
+            "/api/v1/kpis/series", params={"since": "2000-01-01", "bucket": "minute"}
+        )
+
+    assert answer.status_code == 422
+    assert "minute buckets, more than 10000" in answer.json()["error"]["message"]

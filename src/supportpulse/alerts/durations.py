@@ -1,7 +1,7 @@
-"""Durations in alert and notification settings: "90s", "15m", "1h", "1d".
+"""Durations in settings and requests: "200ms", "90s", "15m", "1h", "1d", "2w".
 
-The same short forms `supportpulse.config` accepts. They are repeated here
-because the settings module imports the alert models, so these cannot import it.
+The one parser of these short forms: the settings module, alert and webhook
+settings and the API all take their durations from here.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
-_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SHORT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhdw])\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def _short_duration(value: object) -> object:
-    """Accept "15m", "4h", "1d" beside pydantic's seconds and ISO 8601 forms."""
+    """Accept "15m", "4h", "1d", "2w" beside pydantic's seconds and ISO 8601."""
     if isinstance(value, str) and (match := _SHORT.match(value)):
         try:
             return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])

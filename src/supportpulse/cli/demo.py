@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import TypeAdapter, ValidationError
 
+from supportpulse.alerts.durations import Duration
 from supportpulse.alerts.rules import AlertRule, AlertSettings, default_rules
 from supportpulse.cli.context import (
     ConfigOption,
@@ -29,7 +30,7 @@ from supportpulse.cli.context import (
 )
 from supportpulse.cli.dashboard import stop_child
 from supportpulse.cli.run import _run
-from supportpulse.config import Duration, Settings, SourceSettings
+from supportpulse.config import Settings, SourceSettings
 from supportpulse.dashboard.launch import streamlit_command, streamlit_env, url
 from supportpulse.engine.runner import Engine
 from supportpulse.errors import UserError

@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import Field
 
+from supportpulse.alerts.durations import Duration
 from supportpulse.analytics.sentiment import sentiment
-from supportpulse.config import Duration, Settings
+from supportpulse.config import Settings
 from supportpulse.model import Batch, Message, Ticket
 from supportpulse.simulation import Event, HelpdeskModel, timeline
 from supportpulse.sources.base import Cursor, Page, PushSource, SourceOptions

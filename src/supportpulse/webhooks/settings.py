@@ -7,6 +7,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from supportpulse.alerts.durations import Duration
+
 Scheme = Literal["zendesk", "intercom", "freshdesk"]
 
 
@@ -41,6 +43,6 @@ class WebhookSettings(BaseModel):
     sources: dict[str, WebhookSource] = Field(default_factory=dict)
     max_bytes: int = Field(default=1_048_576, gt=0)
     #: Signed timestamps further than this from now are refused as replays.
-    tolerance: timedelta = timedelta(minutes=5)
+    tolerance: Duration = timedelta(minutes=5)
     #: How long event ids are remembered to recognise redeliveries.
-    remember: timedelta = timedelta(days=3)
+    remember: Duration = timedelta(days=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -121,8 +122,10 @@ async def kpi_series(
 ) -> dict[str, Any]:
     """Every KPI per time bucket over the window, oldest first."""
     query = window.query(runtime, (), bucket)
-    if query.since is not None and query.until is not None:
-        buckets = (query.until - query.since).total_seconds() / _BUCKET_S[bucket]
+    if query.since is not None:
+        # Without an end the window runs to now, as the KPIs are evaluated.
+        until = query.until or datetime.now(UTC).replace(tzinfo=None)
+        buckets = (until - query.since).total_seconds() / _BUCKET_S[bucket]
         if buckets > MAX_BUCKETS:
             raise ApiError(
                 "invalid",
