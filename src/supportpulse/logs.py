@@ -21,9 +21,15 @@ _SECRET_KEY = re.compile(
 )
 # user:password@ in any URL-looking value.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.I)
-# Option names that hold credentials beside those above: keys, DSNs, private parts.
+# Option names that hold credentials beside those above: keys, DSNs, private
+# parts, and headers like X-Auth (but not "author").
 _SECRET_OPTION = re.compile(
-    r"(^|[_-])(key|dsn|credentials?|private)($|[_-])", re.IGNORECASE
+    r"(^|[_-])(key|dsn|credentials?|private|auth|sig|signature)($|[_-])", re.IGNORECASE
+)
+# A query parameter with a secret-looking name, e.g. ?api_key=... or &token=...
+_URL_SECRET_PARAM = re.compile(
+    r"(?P<head>[?&][^=&#\s]*(?:pass|secret|token|key|auth|sig)[^=&#\s]*=)[^&#\s]+",
+    re.IGNORECASE,
 )
 MASK = "***"
 _DEBUG = False
@@ -35,9 +41,11 @@ def debug_enabled() -> bool:
 
 
 def redact(value: Any) -> Any:
-    """Mask passwords inside URLs in a value; other values pass unchanged."""
+    """Mask passwords and secret-looking query parameters inside URLs in a
+    value; other values pass unchanged."""
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", value)
+        value = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", value)
+        return _URL_SECRET_PARAM.sub(lambda m: f"{m['head']}{MASK}", value)
     return value
 
 
