@@ -42,3 +42,23 @@ def test_status_lag_of_a_newest_record_with_a_time_zone() -> None:
     )
 
     assert status.as_dict(now)["lag_s"] == 60.0
+
+
+def test_status_lag_of_a_caught_up_source_counts_from_its_last_complete_poll() -> None:
+    status = SourceStatus("zendesk", "zendesk")
+    status.delivered(10, datetime(2024, 5, 1, 1, 0), datetime(2024, 5, 1, 11, 0))
+
+    status.polled(datetime(2024, 5, 1, 11, 59), caught_up=True)
+
+    view = status.as_dict(datetime(2024, 5, 1, 12, 0))
+    assert view["lag_s"] == 60.0
+    assert view["last_success"] == "2024-05-01T11:59:00Z"
+
+
+def test_status_lag_of_a_source_still_reading_counts_from_its_newest_record() -> None:
+    status = SourceStatus("zendesk", "zendesk")
+    status.delivered(10, datetime(2024, 5, 1, 1, 0), datetime(2024, 5, 1, 11, 0))
+
+    status.polled(datetime(2024, 5, 1, 11, 59), caught_up=False)
+
+    assert status.as_dict(datetime(2024, 5, 1, 12, 0))["lag_s"] == 11 * 3600.0

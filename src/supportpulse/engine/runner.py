@@ -335,6 +335,7 @@ class Engine:
             await self._queue.put((running, page))
         if page.cursor is not None:
             running.cursor = page.cursor
+        running.status.polled(self.clock(), caught_up=not page.more)
         if running.status.state is not SourceState.paused:
             running.status.state = running.status.working(self.clock())
 

@@ -45,6 +45,8 @@ class SourceStatus:
     #: Failures after which the source was scheduled to try again.
     retries: int = 0
     last_failure: datetime | None = None
+    #: When a poll last found nothing more to read: the data was complete then.
+    caught_up_at: datetime | None = None
     _recent: deque[tuple[datetime, int]] = field(default_factory=deque, repr=False)
 
     def delivered(self, count: int, newest: datetime | None, now: datetime) -> None:
@@ -63,6 +65,12 @@ class SourceStatus:
             self._recent and (now - self._recent[0][0]).total_seconds() > RATE_WINDOW_S
         ):
             self._recent.popleft()
+
+    def polled(self, now: datetime, caught_up: bool) -> None:
+        """A poll succeeded; `caught_up` when the source had nothing more."""
+        self.last_success = now
+        if caught_up:
+            self.caught_up_at = now
 
     def failed(self, error: BaseException, now: datetime) -> None:
         """Remember the latest problem, with any password in it masked."""
@@ -89,7 +97,13 @@ class SourceStatus:
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """A JSON-ready view with lag and rate worked out at `now`."""
-        lag = (now - self.newest_record).total_seconds() if self.newest_record else None
+        # How old the view of the source may be: up to its newest record, or
+        # up to the last poll that found nothing more, whichever is later.
+        known = max(
+            (moment for moment in (self.newest_record, self.caught_up_at) if moment),
+            default=None,
+        )
+        lag = max(0.0, (now - known).total_seconds()) if known else None
         return {
             "name": self.name,
             "type": self.type,
