@@ -102,3 +102,22 @@ def test_ingest_stops_reading_an_upload_once_it_passes_the_limit(
     # 40 chunks are 2.5 MiB, past the 1 MiB limit; the rest never comes.
     with running_service(url, settings) as running:
         assert _partial_upload(running.url, ADMIN, 40) == 413
+
+
+def test_ingest_refuses_to_write_under_a_live_source_name(tmp_path: Path) -> None:
+    live = {"name": "desk", "type": "replay", "enabled": False,
+            "options": {"path": str(tmp_path / "none.csv")}}  # fmt: skip
+    settings = settings_for(tmp_path, sources=[live])
+    path = tmp_path / "pin.csv"
+    path.write_text(
+        "ticket_id,created_at,updated_at,status\nT1,2020-01-01,2099-01-01,hacked\n",
+        encoding="utf-8",
+    )
+    url = f"duckdb://{tmp_path}/s.duckdb"
+    with running_service(url, settings) as running, running.client() as client:
+        answer = upload(client, path, source="desk")
+        stored = client.get("/api/v1/tickets").json()["tickets"]
+
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "conflict"
+    assert stored == []

@@ -24,7 +24,9 @@ from supportpulse.store import Store
 
 router = APIRouter(
     tags=["ingest"],
-    responses=responses("invalid", "unauthorized", "forbidden", "too_large"),
+    responses=responses(
+        "invalid", "unauthorized", "forbidden", "conflict", "too_large"
+    ),
 )
 
 _CHUNK = 1 << 20
@@ -49,6 +51,16 @@ async def ingest(
     ] = None,
 ) -> dict[str, Any]:
     """Ingest one file; answer with the summary and its quarantined lines."""
+    configured = {config.name for config in runtime.settings.sources}
+    if source is not None and (
+        source in configured or runtime.engine.config(source) is not None
+    ):
+        # An upload's newer updated_at would win over the live source's
+        # records for good, so it may not write under that source's name.
+        raise ApiError(
+            "conflict",
+            f"'{source}' is a live source; upload under another source name",
+        )
     limit = int(runtime.settings.service.max_upload_mb * 1024 * 1024)
 
     with tempfile.TemporaryDirectory(prefix="supportpulse-upload-") as folder:
