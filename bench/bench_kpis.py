@@ -142,6 +142,11 @@ def duckdb_store(tickets: int) -> Store:
             generate(store.execute, tickets)
             store.execute(f"INSERT INTO tickets BY NAME {_TICKETS}")
             store.execute(f"INSERT INTO messages BY NAME {_MESSAGES}")
+            # Written past the store's writer, so the reply facts are left to
+            # derive, as for a store upgraded from before they existed.
+            store.execute(
+                "INSERT INTO kpi_stale SELECT source, external_id FROM tickets"
+            )
         building.rename(path)
     return open_store(parse_store_url(str(path)))
 

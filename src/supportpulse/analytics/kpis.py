@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from supportpulse.analytics.reply_facts import refresh_reply_facts
 from supportpulse.analytics.sql import filter_param, kpi_sql
 from supportpulse.config import SLASettings
 from supportpulse.store import Store
@@ -34,7 +35,10 @@ def compute_kpis(
     params: dict[str, Any] = {"since": query.since or _BEGINNING, "until": evaluated_at}
     params.update({filter_param(name): value for name, value in query.filters})
     filtered = tuple(name for name, _ in query.filters)
-    names, rows = store.fetch(kpi_sql(query.by, query.bucket, sla, filtered), params)
+    refresh_reply_facts(store)
+    names, rows = store.fetch(
+        kpi_sql(query.by, query.bucket, sla, filtered, store.dialect), params
+    )
 
     groups = [_group(dict(zip(names, row, strict=True)), query) for row in rows]
     groups.sort(key=lambda group: _sort_key(group["key"]))

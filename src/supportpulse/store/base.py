@@ -68,6 +68,40 @@ def upsert_sql(
     return [update, insert]
 
 
+def stale_tickets(
+    tickets: pa.Table | None,
+    messages: pa.Table | None,
+    deleted: Sequence[tuple[str, str]] = (),
+) -> pa.Table:
+    """The distinct ticket keys a write touches, as `kpi_stale` rows: their
+    reply facts must be derived again before the next KPI query."""
+    parts = [
+        pa.table(
+            {
+                "source": pa.array([key[0] for key in deleted], pa.string()),
+                "ticket_external_id": pa.array(
+                    [key[1] for key in deleted], pa.string()
+                ),
+            }
+        )
+    ]
+    for rows, ticket_column in (
+        (tickets, "external_id"),
+        (messages, "ticket_external_id"),
+    ):
+        if rows is not None and rows.num_rows:
+            parts.append(
+                pa.table(
+                    {
+                        "source": rows["source"].cast(pa.string()),
+                        "ticket_external_id": rows[ticket_column].cast(pa.string()),
+                    }
+                )
+            )
+    keys = pa.concat_tables(parts)
+    return keys.group_by(["source", "ticket_external_id"]).aggregate([])
+
+
 class Store(ABC):
     """A place tickets and messages live; one connection, used by one thread."""
 
@@ -117,6 +151,9 @@ class Store(ABC):
             for table, rows in (("tickets", tickets), ("messages", messages)):
                 if rows is not None and rows.num_rows:
                     self._merge(table, rows)
+            stale = stale_tickets(tickets, messages, deleted)
+            if stale.num_rows:
+                self._append("kpi_stale", stale)
             if quarantined is not None and quarantined.num_rows:
                 self._append("quarantine", quarantined)
 
@@ -133,6 +170,16 @@ class Store(ABC):
         transaction of their data. A source that moves messages to another
         ticket sends them again in the same batch, merged after this."""
         for source, external_id in keys:
+            # Replies by id from this ticket to messages of others leave
+            # those tickets' reply facts to re-derive.
+            self.execute(
+                "INSERT INTO kpi_stale (source, ticket_external_id)"
+                " SELECT asked.source, asked.ticket_external_id FROM messages answer"
+                " JOIN messages asked ON asked.source = answer.source"
+                " AND asked.external_id = answer.reply_to"
+                " WHERE answer.source = :source AND answer.ticket_external_id = :id",
+                {"source": source, "id": external_id},
+            )
             self.execute(
                 "DELETE FROM tickets WHERE source = :source AND external_id = :id",
                 {"source": source, "id": external_id},
@@ -167,6 +214,11 @@ class Store(ABC):
     @abstractmethod
     def transaction(self) -> Any:
         """A context manager around one transaction."""
+
+    def exclusive_transaction(self) -> Any:
+        """A transaction that reads one snapshot and that one process at a
+        time runs; with a single writer a plain transaction is that."""
+        return self.transaction()
 
     @abstractmethod
     def close(self) -> None:

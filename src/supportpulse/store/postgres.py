@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,8 +15,9 @@ from supportpulse.errors import StoreError, first_line
 from supportpulse.store.base import Store, upsert_sql
 from supportpulse.store.url import StoreURL
 
-# Any constant works; it only has to be the same for every supportpulse migrator.
+# Any constants work; each only has to be the same for every supportpulse process.
 _MIGRATION_LOCK = 0x5350_0001
+_EXCLUSIVE_LOCK = 0x5350_0002
 
 
 class PostgresStore(Store):
@@ -62,6 +64,23 @@ class PostgresStore(Store):
     def transaction(self) -> Iterator[None]:
         with self._con.transaction():
             yield
+
+    @contextmanager
+    def exclusive_transaction(self) -> Iterator[None]:
+        # The lock is taken before the transaction begins, so its snapshot is
+        # taken after the previous holder committed; writers are not blocked
+        # and what they commit meanwhile waits for the next holder.
+        self.execute("SELECT pg_advisory_lock(:key)", {"key": _EXCLUSIVE_LOCK})
+        try:
+            with self._con.transaction():
+                self.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield
+        finally:
+            # A lost connection has released the lock with the session.
+            with contextlib.suppress(StoreError):
+                self.execute(
+                    "SELECT pg_advisory_unlock(:key)", {"key": _EXCLUSIVE_LOCK}
+                )
 
     def analyze(self) -> None:
         # Without fresh statistics after a bulk load the planner picks nested
