@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from supportpulse.dashboard import views
+from supportpulse.dashboard.choices import filter_choices
 from supportpulse.dashboard.client import (
     API_URL_ENV,
     ApiClient,
@@ -70,12 +71,9 @@ def _sidebar(client: ApiClient) -> tuple[views.Window, KPIFilter, int | None]:
     window = next(w for w in views.WINDOWS if w.label == label)
     st.query_params["window"] = window.key
 
-    b = views.bounds(window, _now())
     filters: dict[str, str | None] = {}
     for dimension in ("team", "channel", "priority"):
-        options = views.filter_values(
-            client.kpis(b.since, b.until, by=(dimension,)), dimension
-        )
+        options = filter_choices(client.base_url, window.key, dimension, client)
         picked = st.sidebar.selectbox(
             dimension.capitalize(), [ALL, *options], key=f"filter-{dimension}"
         )
