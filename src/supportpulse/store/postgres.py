@@ -17,7 +17,8 @@ from supportpulse.store.url import StoreURL
 
 # Any constants work; each only has to be the same for every supportpulse process.
 _MIGRATION_LOCK = 0x5350_0001
-_EXCLUSIVE_LOCK = 0x5350_0002
+#: Held by the process refreshing derived tables (see exclusive_transaction).
+EXCLUSIVE_LOCK = 0x5350_0002
 
 
 class PostgresStore(Store):
@@ -70,7 +71,7 @@ class PostgresStore(Store):
         # The lock is taken before the transaction begins, so its snapshot is
         # taken after the previous holder committed; writers are not blocked
         # and what they commit meanwhile waits for the next holder.
-        self.execute("SELECT pg_advisory_lock(:key)", {"key": _EXCLUSIVE_LOCK})
+        self.execute("SELECT pg_advisory_lock(:key)", {"key": EXCLUSIVE_LOCK})
         try:
             with self._con.transaction():
                 self.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -79,7 +80,7 @@ class PostgresStore(Store):
             # A lost connection has released the lock with the session.
             with contextlib.suppress(StoreError):
                 self.execute(
-                    "SELECT pg_advisory_unlock(:key)", {"key": _EXCLUSIVE_LOCK}
+                    "SELECT pg_advisory_unlock(:key)", {"key": EXCLUSIVE_LOCK}
                 )
 
     def analyze(self) -> None:
