@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ sys.path.insert(0, str(BENCH))
 from bench_kpis import START, UNTIL, duckdb_store, timed_rounds  # noqa: E402
 
 WINDOW = {"until": UNTIL.isoformat()}
+STALE_1000 = "INSERT INTO kpi_stale SELECT source, external_id FROM tickets USING SAMPLE 1000 ROWS"
 
 
 class Running:
@@ -112,6 +113,35 @@ def cases(
     def tickets(**query: Any) -> Callable[[], object]:
         return lambda: running.direct(list_tickets, store, TicketQuery(**query))
 
+    def after_write(call: Callable[[], object]) -> Callable[[], object]:
+        # What a write of 1,000 tickets leaves for the next KPI call: their
+        # reply facts to derive again. Marked the same way on both sides.
+        def marked() -> object:
+            running.direct(store.execute, STALE_1000)
+            return call()
+
+        return marked
+
+    week = {"since": (until - timedelta(days=7)).isoformat(), **WINDOW}
+    before = {"since": (until - timedelta(days=14)).isoformat(),
+              "until": (until - timedelta(days=7)).isoformat()}  # fmt: skip
+
+    def live_api() -> object:
+        # The dashboard's auto-refresh of the 7-day view: tiles for the
+        # window and the one before it, and the hourly trend.
+        return [
+            api("/api/v1/kpis", **week)(),
+            api("/api/v1/kpis", **before)(),
+            api("/api/v1/kpis/series", bucket="hour", **week)(),
+        ]
+
+    def live_base() -> object:
+        return [
+            kpis(since=until - timedelta(days=7), until=until)(),
+            kpis(since=until - timedelta(days=14), until=until - timedelta(days=7))(),
+            kpis(since=until - timedelta(days=7), until=until, bucket="hour")(),
+        ]
+
     return [
         ("/kpis", api("/api/v1/kpis", **WINDOW), kpis(until=until)),
         ("/kpis?by=team", api("/api/v1/kpis", by="team", **WINDOW),
@@ -121,6 +151,10 @@ def cases(
         ("/kpis/series?bucket=day",
          api("/api/v1/kpis/series", bucket="day", since=START.isoformat(), **WINDOW),
          kpis(since=START, until=until, bucket="day")),
+        ("/kpis after 1,000 written", after_write(api("/api/v1/kpis", **WINDOW)),
+         after_write(kpis(until=until))),
+        ("live refresh, 7 days", live_api, live_base),
+        ("live refresh after a write", after_write(live_api), after_write(live_base)),
         ("/tickets?limit=50", api("/api/v1/tickets", limit=50), tickets(limit=50)),
         ("/tickets page 2", api("/api/v1/tickets", limit=50, cursor=first),
          tickets(limit=50, cursor=first)),
