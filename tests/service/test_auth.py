@@ -74,6 +74,23 @@ def test_check_bind_refuses_an_open_api_off_loopback() -> None:
     check_bind(ServiceSettings(host="0.0.0.0", admin_token=ADMIN))
 
 
+def test_check_bind_refuses_a_short_token_without_echoing_it() -> None:
+    for key in ("admin_token", "viewer_token"):
+        with pytest.raises(
+            ConfigError, match=f"service.{key}.*shorter than 16"
+        ) as refused:
+            check_bind(ServiceSettings(**{key: "guessable-1"}))
+        assert "guessable-1" not in str(refused.value)
+
+    check_bind(ServiceSettings(admin_token="x" * 16, viewer_token="y" * 16))
+
+
+def test_check_bind_refuses_one_token_for_both_roles() -> None:
+    with pytest.raises(ConfigError, match="are the same") as refused:
+        check_bind(ServiceSettings(admin_token=ADMIN, viewer_token=ADMIN))
+    assert ADMIN not in str(refused.value)
+
+
 def test_run_exits_1_with_one_line_when_open_and_not_on_loopback(
     tmp_path: Path, shared_data: Path
 ) -> None:

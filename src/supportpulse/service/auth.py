@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from supportpulse.config import ServiceSettings
+from supportpulse.config import ADMIN_TOKEN_ENV, VIEWER_TOKEN_ENV, ServiceSettings
 from supportpulse.errors import ConfigError
 from supportpulse.service.errors import ApiError
 
@@ -40,8 +40,35 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+#: Shorter tokens fall to guessing over the network; 16 characters of
+#: `secrets.token_urlsafe` carry 96 bits.
+MIN_TOKEN_LENGTH = 16
+
+
 def check_bind(settings: ServiceSettings) -> None:
-    """Refuse to serve an open API anywhere but on loopback."""
+    """Refuse to serve an open API anywhere but on loopback, or with a token
+    that is short or shared by both roles."""
+    for key, variable, token in (
+        ("admin_token", ADMIN_TOKEN_ENV, settings.admin_token),
+        ("viewer_token", VIEWER_TOKEN_ENV, settings.viewer_token),
+    ):
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ConfigError(
+                f"service.{key} ({variable}) is shorter than {MIN_TOKEN_LENGTH} "
+                "characters; make one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(24))'"
+            )
+    admin, viewer = settings.admin_token, settings.viewer_token
+    if (
+        admin is not None
+        and viewer is not None
+        and _same(admin.get_secret_value(), viewer.get_secret_value())
+    ):
+        raise ConfigError(
+            "service.admin_token and service.viewer_token are the same, so every "
+            "viewer would be an admin; give the viewers their own token"
+        )
+
     tokens = settings.admin_token or settings.viewer_token
     if not tokens and not is_loopback(settings.host):
         raise ConfigError(
