@@ -79,9 +79,7 @@ class PostgresStore(Store):
         finally:
             # A lost connection has released the lock with the session.
             with contextlib.suppress(StoreError):
-                self.execute(
-                    "SELECT pg_advisory_unlock(:key)", {"key": EXCLUSIVE_LOCK}
-                )
+                self.execute("SELECT pg_advisory_unlock(:key)", {"key": EXCLUSIVE_LOCK})
 
     def analyze(self) -> None:
         # Without fresh statistics after a bulk load the planner picks nested
