@@ -14,6 +14,7 @@ from supportpulse.engine.runner import Engine
 from supportpulse.service.catalog import SourceCatalog
 from supportpulse.service.figures import LiveFigures
 from supportpulse.service.stream import EventHub
+from supportpulse.service.uploads import remove_orphaned_uploads
 
 log = structlog.get_logger("supportpulse.service")
 
@@ -44,6 +45,7 @@ class ServiceRuntime:
 
         Call after `Engine.start()`, which starts the config file's sources.
         """
+        remove_orphaned_uploads()
         for source in self.catalog.load():
             if source.enabled:
                 await self.engine.add(source)

@@ -9,7 +9,6 @@ before anything reaches the store.
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from supportpulse.service.auth import Admin
 from supportpulse.service.errors import ApiError, responses
 from supportpulse.service.models import IngestReport
 from supportpulse.service.runtime import Runtime
+from supportpulse.service.uploads import upload_folder
 from supportpulse.store import Store
 
 router = APIRouter(
@@ -63,7 +63,7 @@ async def ingest(
         )
     limit = int(runtime.settings.service.max_upload_mb * 1024 * 1024)
 
-    with tempfile.TemporaryDirectory(prefix="supportpulse-upload-") as folder:
+    with upload_folder() as folder:
         path = Path(folder) / _file_name(file.filename)
         await _save(file, path, limit)
         engine = runtime.engine
