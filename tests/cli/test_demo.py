@@ -117,8 +117,13 @@ def test_demo_replays_a_file_instead_when_asked(
     demo_path: Path, shared_data: Path
 ) -> None:
     sample = shared_data / "twcs" / "twcs_head_1000.csv"
-    demo = Demo(demo_path, "--replay", str(sample), "--speed", "0", "--duration", "40s")
+    api_port = _free_port()
+    demo = Demo(
+        demo_path, "--replay", str(sample), "--speed", "0", "--duration", "40s",
+        "--api-port", str(api_port),
+    )  # fmt: skip
 
+    assert demo.api == f"http://127.0.0.1:{api_port}"
     demo.eventually("tickets in the store", lambda: _tickets(demo.api) > 0)
     sources = httpx.get(f"{demo.api}/api/v1/sources", timeout=10).json()["sources"]
 

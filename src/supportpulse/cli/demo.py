@@ -60,7 +60,12 @@ def demo_rules() -> list[AlertRule]:
 
 
 def demo_settings(
-    base: Settings, workdir: Path, replay: Path | None, speed: float, seed: int
+    base: Settings,
+    workdir: Path,
+    replay: Path | None,
+    speed: float,
+    seed: int,
+    api_port: int | None = None,
 ) -> Settings:
     """The demo's settings: one source, the demo rules, files in `workdir`."""
     if replay is not None:
@@ -83,8 +88,12 @@ def demo_settings(
             "alert_every": timedelta(seconds=5),
         }
     )
+    # Any free port unless one is asked for, so a demo never collides with a
+    # service already on the default port.
+    if api_port is None:
+        api_port = base.service.port if "port" in base.service.model_fields_set else 0
     service = base.service.model_copy(
-        update={"port": 0, "sources_file": str(workdir / "sources.json")}
+        update={"port": api_port, "sources_file": str(workdir / "sources.json")}
     )
     alerts = AlertSettings(rules=demo_rules(), notifications=base.alerts.notifications)
     return base.model_copy(
@@ -122,6 +131,15 @@ def demo(
     port: Annotated[
         int, typer.Option(min=1, max=65535, help="Dashboard port on 127.0.0.1.")
     ] = 8501,
+    api_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="API port; default: service.port from --config, else any free port.",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -138,7 +156,9 @@ def demo(
         workdir = Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="sp-demo-"))
         )
-        settings = demo_settings(settings_from(config), workdir, replay, speed, seed)
+        settings = demo_settings(
+            settings_from(config), workdir, replay, speed, seed, api_port
+        )
         listener = bind(settings.service)
         stack.callback(listener.close)
         api_url = address(listener)
