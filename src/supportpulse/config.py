@@ -33,6 +33,7 @@ CONFIG_ENV = "SUPPORTPULSE_CONFIG"
 ADMIN_TOKEN_ENV = "SUPPORTPULSE_ADMIN_TOKEN"
 VIEWER_TOKEN_ENV = "SUPPORTPULSE_VIEWER_TOKEN"
 
+FILE_REFERENCE = re.compile(r"\$\{file:([^}]+)\}")
 _VAR = re.compile(r"\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*))\}")
 
 
@@ -153,6 +154,10 @@ class ServiceSettings(_Section):
     kpi_cache: Duration = timedelta(seconds=5)
     #: Sources added through the API, kept across restarts (JSON, mode 0600).
     sources_file: str = "supportpulse-sources.json"
+    #: Folders whose files sources added through the API may read (a replay
+    #: file, an SQLite database, a `${file:...}` secret); the folder the
+    #: service starts in by default. Config-file sources are not limited.
+    file_roots: list[str] = Field(default_factory=lambda: ["."])
 
     @field_validator("admin_token", "viewer_token")
     @classmethod

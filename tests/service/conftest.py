@@ -27,6 +27,9 @@ from supportpulse.service.runtime import ServiceRuntime
 from supportpulse.service.server import address, bind, make_server
 from supportpulse.store import open_store, parse_store_url
 
+#: ../shared/data beside the project, as in the top-level conftest.
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
 ADMIN = "admin-canary-7d1f0c"
 VIEWER = "viewer-canary-93ab2e"
 START_TIMEOUT_S = 30.0
@@ -60,6 +63,8 @@ def settings_for(folder: Path, **overrides: Any) -> Settings:
             "viewer_token": VIEWER,
             "sources_file": str(folder / "api-sources.json"),
             "kpi_cache": "1s",
+            # Sources added in tests read the test's files and the shared data.
+            "file_roots": [str(folder), str(SHARED_DATA)],
         },
         "engine": {
             "batch_wait": "20ms",

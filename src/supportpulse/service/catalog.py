@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from supportpulse.config import Settings, SourceSettings, interpolate
+from supportpulse.config import FILE_REFERENCE, Settings, SourceSettings, interpolate
 from supportpulse.errors import ConfigError
 from supportpulse.sources import source_class
 
@@ -59,7 +59,15 @@ class SourceCatalog:
                 raise ConfigError(f"{self.path}: {problem}") from None
             if stored.name not in self._configured:
                 self._added[stored.name] = stored
-        return [self.resolve(source) for source in self._added.values()]
+        resolved = []
+        for source in self._added.values():
+            try:
+                resolved.append(self.validate(source))
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"{self.path}: source '{source.name}': {exc}"
+                ) from None
+        return resolved
 
     def origin(self, name: str) -> Origin | None:
         """Whether a source comes from the config file or the API, if known."""
@@ -93,12 +101,47 @@ class SourceCatalog:
             plugin = source_class(source.type)
         except ConfigError as exc:
             raise ConfigError(f"key 'type': {exc}") from None
+        # Before resolving, which reads the secrets files.
+        self._check_readable(self._secret_files(source.options))
         resolved = self.resolve(source)
         try:
-            plugin.options_model.model_validate(resolved.options)
+            options = plugin.options_model.model_validate(resolved.options)
         except ValidationError as exc:
             raise ConfigError(_first_problem(exc, "options")) from None
+        self._check_readable(options.files_read())
         return resolved
+
+    def _secret_files(self, node: Any) -> list[Path]:
+        if isinstance(node, dict):
+            return [
+                path for value in node.values() for path in self._secret_files(value)
+            ]
+        if isinstance(node, list):
+            return [path for value in node for path in self._secret_files(value)]
+        if not isinstance(node, str):
+            return []
+        return [
+            (self.path.parent / found.strip()).expanduser()
+            for found in FILE_REFERENCE.findall(node)
+        ]
+
+    def _check_readable(self, paths: list[Path]) -> None:
+        """Refuse a file outside `service.file_roots`: whoever holds the admin
+        token may add sources, but not read the server's other files."""
+        roots = [
+            Path(root).expanduser().resolve()
+            for root in self.settings.service.file_roots
+        ]
+        for path in paths:
+            # Resolved, so neither '..' nor a symbolic link leads outside.
+            real = path.expanduser().resolve()
+            if not any(real.is_relative_to(root) for root in roots):
+                raise ConfigError(
+                    f"key 'options': {path} is outside the folders sources added "
+                    "through the API may read; put the file in one of "
+                    f"service.file_roots ({', '.join(map(str, roots))}) or add its "
+                    "folder there"
+                )
 
     def add(self, source: SourceSettings) -> None:
         """Keep an API-added source, on disk first so a crash cannot lose it."""

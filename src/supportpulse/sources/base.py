@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -40,6 +41,10 @@ class SourceOptions(BaseModel):
     """Options of one source type, validated from the config file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def files_read(self) -> list[Path]:
+        """Local files the source reads; most read none."""
+        return []
 
 
 class Source(ABC):

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -83,6 +84,16 @@ class DatabaseOptions(SourceOptions):
     def _table_or_query(self) -> DatabaseOptions:
         _one_of_table_or_query(self.table, self.query)
         return self
+
+    def files_read(self) -> list[Path]:
+        # Only SQLite is a local file; a bad URL is reported when connecting.
+        try:
+            url = sa.engine.make_url(self.url)
+        except sa.exc.ArgumentError:
+            return []
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return []
+        return [Path(url.database)]
 
 
 def _one_of_table_or_query(table: str | None, query: str | None) -> None:

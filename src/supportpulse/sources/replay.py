@@ -46,6 +46,9 @@ class ReplayOptions(SourceOptions):
     encoding: str | None = None
     mappings: dict[str, str] = Field(default_factory=dict)
 
+    def files_read(self) -> list[Path]:
+        return [self.path]
+
 
 class ReplaySource(PushSource):
     """Streams a CSV or JSON Lines file's records in event-time order."""
