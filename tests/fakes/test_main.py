@@ -36,11 +36,16 @@ def test_fakes_main_serves_zendesk_on_loopback() -> None:
                 time.sleep(0.1)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        _, printed = process.communicate(timeout=30)
 
     assert answer is not None
     assert answer.status_code == 200
     assert len(answer.json()["tickets"]) == 20
+    # The credentials it prints are the ones it took.
+    assert (
+        b"credentials: email admin@acme.example, api_token fake-zendesk-token"
+        in printed
+    )
 
 
 def test_fakes_main_refuses_other_hosts_and_vendors() -> None:

@@ -46,6 +46,7 @@ def main(
     faults = Faults(seed=seed)
     faults.enable(throttle=throttle, server_error=server_error, slow=slow, drop=drop)
     typer.echo(f"fake {vendor} API on http://{host}:{port}", err=True)
+    typer.echo(f"credentials: {module.CREDENTIALS}", err=True)
     uvicorn.run(build(tickets=tickets, seed=seed, faults=faults), host=host, port=port)
 
 

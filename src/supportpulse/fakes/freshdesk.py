@@ -304,6 +304,10 @@ def throttled(seconds: float) -> dict[str, str]:
     }
 
 
+#: What a source needs to sign in to the fake that cli_app serves.
+CREDENTIALS = f"api_key {DEMO_API_KEY}"
+
+
 def cli_app(tickets: int, seed: int, faults: Faults) -> ASGIApp:
     """A fake account of `tickets` generated tickets behind `faults`, taking
     DEMO_API_KEY. Credits are not metered, so benchmarks measure the client;

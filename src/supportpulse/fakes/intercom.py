@@ -247,6 +247,10 @@ def throttled(seconds: float) -> dict[str, str]:
             "X-RateLimit-Reset": str(math.ceil(time.time() + seconds))}  # fmt: skip
 
 
+#: What a source needs to sign in to the fake that cli_app serves.
+CREDENTIALS = f"access_token {DEMO_TOKEN}"
+
+
 def cli_app(tickets: int, seed: int, faults: Faults) -> ASGIApp:
     """A fake workspace of `tickets` generated conversations behind `faults`,
     taking DEMO_TOKEN. Calls are not metered, so benchmarks measure the

@@ -361,6 +361,12 @@ def send_webhook(
 # -- helpers -----------------------------------------------------------------
 
 
+#: What a source needs to sign in to the fake that cli_app serves.
+CREDENTIALS = (
+    f"email {ZendeskFakeConfig().email}, api_token {ZendeskFakeConfig().api_token}"
+)
+
+
 def cli_app(tickets: int, seed: int, faults: Faults) -> ASGIApp:
     """The fake with `tickets` generated tickets, for `python -m supportpulse.fakes`."""
     account = ZendeskAccount(seed=seed)
