@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportpulse.alerts.rules import AlertRule
+from supportpulse.alerts.rules import AlertRule, default_rules
 from supportpulse.alerts.state import (
     AlertState,
     Failure,
@@ -285,3 +285,20 @@ def test_cleared_needs_a_strict_crossing(
     op: str, clear: float | None, value: float, expected: bool
 ) -> None:
     assert cleared(rule(op=op, clear_threshold=clear), value) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "firing_at", "near_the_line", "well_past"),
+    [("first-response-p90", 3700.0, 3500.0, 2900.0),
+     ("sla-breach-rate", 0.11, 0.095, 0.07),
+     ("negative-sentiment", -0.25, -0.18, -0.1)],
+)  # fmt: skip
+def test_default_rules_clear_only_a_margin_past_their_threshold(
+    name: str, firing_at: float, near_the_line: float, well_past: float
+) -> None:
+    (default,) = [r for r in default_rules() if r.name == name]
+
+    assert breaches(default, firing_at)
+    assert not breaches(default, near_the_line)
+    assert not cleared(default, near_the_line)
+    assert cleared(default, well_past)

@@ -135,7 +135,12 @@ class AlertRule(BaseModel):
 
 
 def default_rules() -> list[AlertRule]:
-    """The rules used when the config names none: FRT, SLA and sentiment."""
+    """The rules used when the config names none: FRT, SLA and sentiment.
+
+    Each clears only a margin past its threshold: over an hour of a small
+    desk a few tickets move these figures across the line and back, and an
+    alert that resolves and fires again each time is noise.
+    """
     hour = timedelta(hours=1)
     return [
         AlertRule(
@@ -144,9 +149,15 @@ def default_rules() -> list[AlertRule]:
             window=hour,
             op=">",
             threshold=3600.0,
+            clear_threshold=3000.0,
         ),
         AlertRule(
-            name="sla-breach-rate", kpi="sla.rate", window=hour, op=">", threshold=0.10
+            name="sla-breach-rate",
+            kpi="sla.rate",
+            window=hour,
+            op=">",
+            threshold=0.10,
+            clear_threshold=0.08,
         ),
         AlertRule(
             name="negative-sentiment",
@@ -154,6 +165,7 @@ def default_rules() -> list[AlertRule]:
             window=hour,
             op="<",
             threshold=-0.2,
+            clear_threshold=-0.15,
         ),
     ]
 
