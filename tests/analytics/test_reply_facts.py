@@ -280,6 +280,8 @@ def test_reply_facts_follow_a_later_answer_moved_away(store: Store) -> None:
 
     # Not the ticket's first answer, so only the wait it closed refers to it.
     store.write(Batch(messages=[Message("desk", "second", "b", at(4), at(1), "agent")]))
+    # Only b was written; a, which the answer left, is derived again too.
+    assert refresh_reply_facts(store) == 2
 
     assert _figures(store, at(0), at(60))["reply_time"] == _stats([60.0])
     assert _facts(store) == _rebuilt_facts(store)

@@ -144,7 +144,7 @@ _TEMPORARY = ("waits", "stale_ticket", "unwritten", "thread", "stale_key")
 
 def refresh_reply_facts(store: Store) -> int:
     """Derive the reply facts of every ticket written since the last refresh;
-    return how many tickets were marked stale (0 when there was nothing to do)."""
+    return for how many tickets (0 when nothing was written)."""
     _, rows = store.fetch("SELECT count(*) FROM kpi_stale")
     if not rows[0][0]:
         return 0
@@ -152,9 +152,9 @@ def refresh_reply_facts(store: Store) -> int:
     with store.exclusive_transaction():
         for name in _TEMPORARY:
             store.execute(f"DROP TABLE IF EXISTS {name}")
-        _, marked = store.fetch("SELECT count(*) FROM kpi_stale")
         for step in _STEPS:
             store.execute(step)
+        _, derived = store.fetch("SELECT count(*) FROM stale_ticket")
         for name in _TEMPORARY:
             store.execute(f"DROP TABLE {name}")
-    return int(marked[0][0])
+    return int(derived[0][0])
