@@ -142,8 +142,7 @@ tk_due AS (
     SELECT tk.*, tk.created_at + tk.target_s * INTERVAL '1 second' AS due_at FROM tk
 ),
 ms AS NOT MATERIALIZED (
-    SELECT {picked}m.source AS m_source, m.external_id, m.ticket_external_id,
-        m.created_at, m.author_role, m.reply_to, m.sentiment
+    SELECT {picked}m.created_at, m.author_role, m.sentiment
     FROM messages m
     JOIN tickets t ON t.source = m.source AND t.external_id = m.ticket_external_id
     WHERE m.created_at < :until{only}
