@@ -19,6 +19,7 @@ import numpy
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from supportpulse.analytics.kpis import KPIQuery, compute_kpis
 from supportpulse.analytics.reply_facts import refresh_reply_facts
@@ -369,3 +370,15 @@ def test_reply_facts_of_an_upgraded_store_are_derived_on_first_use(
 
     assert figures["reply_time"] == _stats([120.0])
     assert figures["first_response"] == _stats([120.0])
+
+
+def test_a_large_refresh_is_logged_with_its_size() -> None:
+    tickets = [Ticket("desk", f"t{n}", START, START) for n in range(10_000)]
+    with open_store(parse_store_url("duckdb://:memory:")) as store:
+        store.write(Batch(tickets=tickets))
+        with capture_logs() as logged:
+            refresh_reply_facts(store)
+            refresh_reply_facts(store)
+
+    derived = [entry for entry in logged if entry["event"] == "reply_facts_derived"]
+    assert [entry["tickets"] for entry in derived] == [10_000]

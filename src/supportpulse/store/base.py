@@ -264,6 +264,9 @@ class Store(ABC):
     def analyze(self) -> None:  # noqa: B027 - only planners with statistics need it
         """Refresh the planner's statistics after a bulk load."""
 
+    def analyze_table(self, name: str) -> None:  # noqa: B027 - as analyze
+        """Refresh the planner's statistics of one table, e.g. a scratch one."""
+
     def limit_memory(self, megabytes: int | None) -> None:  # noqa: B027 - servers manage their own
         """Cap the memory an embedded engine may use in this process; None
         restores the engine's default."""

@@ -87,6 +87,11 @@ class PostgresStore(Store):
         self.execute("ANALYZE tickets")
         self.execute("ANALYZE messages")
 
+    def analyze_table(self, name: str) -> None:
+        if not name.isidentifier():
+            raise ValueError(f"not a table name: {name}")
+        self.execute(f"ANALYZE {name}")
+
     def _lock_for_migration(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _MIGRATION_LOCK})
 
