@@ -81,6 +81,14 @@ def _batch(step: int, spec: tuple[list[Any], list[Any], list[str]]) -> Batch:
     )
 
 
+def _at(minute: int) -> datetime:
+    return START + timedelta(minutes=minute)
+
+
+def _tickets_a_and_b() -> list[Ticket]:
+    return [Ticket("desk", "a", _at(0), _at(0)), Ticket("desk", "b", _at(0), _at(0))]
+
+
 def _facts(store: Store) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     _, answers = store.fetch("SELECT * FROM ticket_answers")
     _, waits = store.fetch("SELECT * FROM reply_waits")
@@ -260,76 +268,63 @@ def test_reply_facts_follow_an_answer_by_id_from_another_ticket(store: Store) ->
 
 
 def test_reply_facts_follow_a_later_answer_moved_away(store: Store) -> None:
-    def at(minute: int) -> datetime:
-        return START + timedelta(minutes=minute)
-
     store.write(
         Batch(
-            tickets=[
-                Ticket("desk", "a", at(0), at(0)),
-                Ticket("desk", "b", at(0), at(0)),
-            ],
+            tickets=_tickets_a_and_b(),
             messages=[
-                Message("desk", "ask", "a", at(0), at(0), "customer"),
-                Message("desk", "answer", "a", at(1), at(0), "agent"),
-                Message("desk", "again", "a", at(2), at(0), "customer"),
-                Message("desk", "second", "a", at(4), at(0), "agent"),
+                Message("desk", "ask", "a", _at(0), _at(0), "customer"),
+                Message("desk", "answer", "a", _at(1), _at(0), "agent"),
+                Message("desk", "again", "a", _at(2), _at(0), "customer"),
+                Message("desk", "second", "a", _at(4), _at(0), "agent"),
             ],
         )
     )
-    assert _figures(store, at(0), at(60))["reply_time"] == _stats([60.0, 120.0])
+    assert _figures(store, _at(0), _at(60))["reply_time"] == _stats([60.0, 120.0])
 
     # Not the ticket's first answer, so only the wait it closed refers to it.
-    store.write(Batch(messages=[Message("desk", "second", "b", at(4), at(1), "agent")]))
+    store.write(
+        Batch(messages=[Message("desk", "second", "b", _at(4), _at(1), "agent")])
+    )
     # Only b was written; a, which the answer left, is derived again too.
     assert refresh_reply_facts(store) == 2
 
-    assert _figures(store, at(0), at(60))["reply_time"] == _stats([60.0])
+    assert _figures(store, _at(0), _at(60))["reply_time"] == _stats([60.0])
     assert _facts(store) == _rebuilt_facts(store)
 
 
 def test_reply_facts_follow_an_answer_that_names_another_message(store: Store) -> None:
-    def at(minute: int) -> datetime:
-        return START + timedelta(minutes=minute)
-
     store.write(
         Batch(
-            tickets=[
-                Ticket("desk", "a", at(0), at(0)),
-                Ticket("desk", "b", at(0), at(0)),
-            ],
+            tickets=_tickets_a_and_b(),
             messages=[
-                Message("desk", "ask", "a", at(0), at(0), "customer"),
-                Message("desk", "other", "b", at(1), at(0), "customer"),
-                Message("desk", "answer", "b", at(3), at(0), "agent", reply_to="ask"),
+                Message("desk", "ask", "a", _at(0), _at(0), "customer"),
+                Message("desk", "other", "b", _at(1), _at(0), "customer"),
+                Message("desk", "answer", "b", _at(3), _at(0), "agent", reply_to="ask"),
             ],
         )
     )
-    assert _figures(store, at(0), at(60))["reply_time"] == _stats([180.0])
+    assert _figures(store, _at(0), _at(60))["reply_time"] == _stats([180.0])
 
     # Corrected to answer the message of its own ticket: ticket a, not
     # written, loses its reply.
     store.write(
-        Batch(messages=[Message("desk", "answer", "b", at(3), at(1), "agent",
+        Batch(messages=[Message("desk", "answer", "b", _at(3), _at(1), "agent",
                                 reply_to="other")])
     )  # fmt: skip
 
-    assert _figures(store, at(0), at(60))["reply_time"] == _stats([120.0])
+    assert _figures(store, _at(0), _at(60))["reply_time"] == _stats([120.0])
     assert _facts(store) == _rebuilt_facts(store)
 
 
 def test_reply_times_follow_a_ticket_moved_to_another_team(store: Store) -> None:
-    def at(minute: int) -> datetime:
-        return START + timedelta(minutes=minute)
-
     thread = [
-        Message("desk", "ask", "a", at(0), at(0), "customer"),
-        Message("desk", "answer", "a", at(2), at(0), "agent"),
+        Message("desk", "ask", "a", _at(0), _at(0), "customer"),
+        Message("desk", "answer", "a", _at(2), _at(0), "agent"),
     ]
-    store.write(Batch([Ticket("desk", "a", at(0), at(0), team="billing")], thread))
-    store.write(Batch([Ticket("desk", "a", at(0), at(1), team="returns")]))
+    store.write(Batch([Ticket("desk", "a", _at(0), _at(0), team="billing")], thread))
+    store.write(Batch([Ticket("desk", "a", _at(0), _at(1), team="returns")]))
 
-    groups = compute_kpis(store, KPIQuery(until=at(60), by=("team",)), SLASettings())[
+    groups = compute_kpis(store, KPIQuery(until=_at(60), by=("team",)), SLASettings())[
         "groups"
     ]
     assert [(g["key"]["team"], g["reply_time"]["count"]) for g in groups] == [
@@ -337,7 +332,7 @@ def test_reply_times_follow_a_ticket_moved_to_another_team(store: Store) -> None
     ]
     for dimension in ("agent", "channel", "priority", "category", "source"):
         document = compute_kpis(
-            store, KPIQuery(until=at(60), by=(dimension,)), SLASettings()
+            store, KPIQuery(until=_at(60), by=(dimension,)), SLASettings()
         )
         assert sum(g["reply_time"]["count"] for g in document["groups"]) == 1
 

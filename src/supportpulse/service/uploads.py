@@ -15,6 +15,8 @@ from pathlib import Path
 
 import structlog
 
+from supportpulse.processes import process_running
+
 log = structlog.get_logger("supportpulse.service")
 
 _PREFIX = "supportpulse-upload-"
@@ -31,21 +33,10 @@ def remove_orphaned_uploads(root: Path | None = None) -> list[Path]:
     removed = []
     for folder in Path(root or tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
         owner = folder.name.removeprefix(_PREFIX).split("-", 1)[0]
-        if not owner.isdigit() or _alive(int(owner)) or not folder.is_dir():
+        if not owner.isdigit() or process_running(int(owner)) or not folder.is_dir():
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     if removed:
         log.info("orphaned_uploads_removed", folders=[str(path) for path in removed])
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        # Someone else's process: alive, and not ours to clean up after.
-        return True
-    return True
