@@ -150,7 +150,10 @@ def _reference(store: Store, since: datetime, until: datetime) -> dict[str, Any]
             ]  # fmt: skip
             if by_id:
                 reply.append((min(by_id) - asked.at).total_seconds())
-            threaded = any(m.reply_to is not None for m in thread)
+            keys = {m.key for m in thread}
+            threaded = any(m.reply_to is not None for m in thread) or any(
+                m.reply_to in keys for m in every if m.at < until
+            )
             opens_wait = index == 0 or thread[index - 1].role != "customer"
             later = [m.at for m in thread[index + 1 :] if m.role == "agent"]
             if not threaded and opens_wait and later:
@@ -313,6 +316,28 @@ def test_reply_facts_follow_an_answer_that_names_another_message(store: Store) -
     )  # fmt: skip
 
     assert _figures(store, _at(0), _at(60))["reply_time"] == _stats([120.0])
+    assert _facts(store) == _rebuilt_facts(store)
+
+
+def test_a_message_answered_by_id_from_another_ticket_counts_once(
+    store: Store,
+) -> None:
+    # Ticket a pairs in order (c1 -> a2), but a3 in ticket b answers c1 by
+    # id, five minutes earlier: c1 is one sample, timed to its earliest
+    # answer, as when all four sit in one ticket.
+    store.write(
+        Batch(
+            tickets=_tickets_a_and_b(),
+            messages=[
+                Message("desk", "c1", "a", _at(0), _at(0), "customer"),
+                Message("desk", "a2", "a", _at(10), _at(0), "agent"),
+                Message("desk", "a3", "b", _at(5), _at(0), "agent", reply_to="c1"),
+                Message("desk", "c4", "b", _at(20), _at(0), "customer", reply_to="a3"),
+            ],
+        )
+    )
+
+    assert _figures(store, _at(0), _at(60))["reply_time"] == _stats([300.0])
     assert _facts(store) == _rebuilt_facts(store)
 
 

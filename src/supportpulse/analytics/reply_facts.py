@@ -59,8 +59,19 @@ _STEPS = (
     f" WHERE {_KEY.format(a='reply_waits', b='s')}",
     "DELETE FROM ticket_answers USING stale_ticket s"
     f" WHERE {_KEY.format(a='ticket_answers', b='s')}",
+    # Every message, from any ticket, that names a message of these threads
+    # as the one it replies to.
+    """
+    CREATE TEMP TABLE answer AS
+    SELECT c.source, c.ticket_external_id, c.external_id AS asked, c.author_role AS asker,
+        c.created_at AS asked_at, a.external_id, a.author_role, a.created_at
+    FROM thread c
+    JOIN messages a ON a.source = c.source AND a.reply_to = c.external_id
+    """,
     # The first agent message at or after the ticket's creation, and the
-    # first message that answers another by id.
+    # first link by id in or into the ticket: from then on its replies pair
+    # by id. A customer message answered by id from another ticket thus
+    # counts once, not once by id and once in order.
     """
     INSERT INTO ticket_answers (source, ticket_external_id, first_agent_at,
         first_agent_message, threaded_at, threaded_message)
@@ -80,7 +91,12 @@ _STEPS = (
         SELECT source, ticket_external_id, created_at, external_id,
             row_number() OVER (PARTITION BY source, ticket_external_id
                                ORDER BY created_at, external_id) AS n
-        FROM thread WHERE reply_to IS NOT NULL
+        FROM (
+            SELECT source, ticket_external_id, created_at, external_id
+            FROM thread WHERE reply_to IS NOT NULL
+            UNION ALL
+            SELECT source, ticket_external_id, created_at, external_id FROM answer
+        ) AS links
     ) linked ON linked.source = s.source
         AND linked.ticket_external_id = s.ticket_external_id AND linked.n = 1
     WHERE agent.created_at IS NOT NULL OR linked.created_at IS NOT NULL
@@ -89,17 +105,14 @@ _STEPS = (
     # as the one it replies to, from whichever ticket it is in.
     """
     CREATE TEMP TABLE waits AS
-    SELECT source, ticket_external_id, external_id, asked_at, replied_at, replied_by,
-        TRUE AS linked
+    SELECT source, ticket_external_id, asked AS external_id, asked_at, created_at AS replied_at,
+        external_id AS replied_by, TRUE AS linked
     FROM (
-        SELECT c.source, c.ticket_external_id, c.external_id, c.created_at AS asked_at,
-            a.created_at AS replied_at, a.external_id AS replied_by,
-            row_number() OVER (PARTITION BY c.source, c.external_id
-                               ORDER BY a.created_at, a.external_id) AS n
-        FROM thread c
-        JOIN messages a ON a.source = c.source AND a.reply_to = c.external_id
-            AND a.author_role = 'agent' AND a.created_at >= c.created_at
-        WHERE c.author_role = 'customer'
+        SELECT answer.*,
+            row_number() OVER (PARTITION BY source, asked
+                               ORDER BY created_at, external_id) AS n
+        FROM answer
+        WHERE asker = 'customer' AND author_role = 'agent' AND created_at >= asked_at
     ) AS answered
     WHERE n = 1
     """,
@@ -149,7 +162,7 @@ _STEPS = (
 #: A refresh of at least this many tickets is logged.
 _WORTH_LOGGING = 10_000
 _FILLS = re.compile(r"\s*(?:CREATE TEMP TABLE|INSERT INTO) (\w+)")
-_TEMPORARY = ("waits", "stale_ticket", "unwritten", "thread", "stale_key")
+_TEMPORARY = ("waits", "answer", "stale_ticket", "unwritten", "thread", "stale_key")
 
 
 def refresh_reply_facts(store: Store) -> int:
