@@ -69,7 +69,9 @@ def demo_settings(
 ) -> Settings:
     """The demo's settings: one source, the demo rules, files in `workdir`."""
     if replay is not None:
-        options: dict[str, Any] = {"path": str(replay), "speed": speed}
+        # Exports often hold a few stray old records; a demo should not sit
+        # out the years between them.
+        options: dict[str, Any] = {"path": str(replay), "speed": speed, "max_gap": "1s"}
         source = SourceSettings(
             name=f"replay-{replay.stem}", type="replay", options=options
         )

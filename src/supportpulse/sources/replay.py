@@ -1,7 +1,9 @@
 """Replay: any file `supportpulse ingest` reads, streamed in event-time order.
 
 `speed` compresses time: 600 plays ten minutes of history per second; 0 plays
-as fast as the engine takes it. The cursor is the number of records already
+as fast as the engine takes it. `max_gap` cuts quiet spells: a file whose
+records lie years apart still streams at once instead of waiting them out.
+The cursor is the number of records already
 delivered in event-time order, so a restarted replay continues where the
 store's data stops.
 """
@@ -9,14 +11,16 @@ store's data stops.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
+from supportpulse.alerts.durations import Duration
 from supportpulse.config import Settings
 from supportpulse.errors import FatalSourceError, InputError, RecordError
 from supportpulse.ingest.conversations import (
@@ -42,12 +46,29 @@ class ReplayOptions(SourceOptions):
 
     path: Path
     speed: float = Field(default=1.0, ge=0)
+    #: The longest wall-clock wait between two records; None waits out every gap.
+    max_gap: Duration | None = None
     record_source: str | None = None
     encoding: str | None = None
     mappings: dict[str, str] = Field(default_factory=dict)
 
     def files_read(self) -> list[Path]:
         return [self.path]
+
+
+def wall_offsets(
+    moments: list[datetime], speed: float, max_gap: timedelta | None
+) -> list[float]:
+    """Wall-clock seconds from the first moment to each: event time divided by
+    `speed`, with every step between neighbours cut to at most `max_gap`."""
+    if speed <= 0 or not moments:
+        return [0.0] * len(moments)
+    cap = max_gap.total_seconds() if max_gap is not None else float("inf")
+    offsets, total = [0.0], 0.0
+    for earlier, later in itertools.pairwise(moments):
+        total += min((later - earlier).total_seconds() / speed, cap)
+        offsets.append(total)
+    return offsets
 
 
 class ReplaySource(PushSource):
@@ -142,14 +163,18 @@ class ReplaySource(PushSource):
         if position >= len(events):
             return
         started_wall = time.monotonic()
-        started_event = events[position][0]
+        first = position
+        offsets = wall_offsets(
+            [event[0] for event in events[first:]],
+            self.replay.speed,
+            self.replay.max_gap,
+        )
         while position < len(events):
             if self.replay.speed > 0:
-                offset = (events[position][0] - started_event).total_seconds()
-                delay = offset / self.replay.speed - (time.monotonic() - started_wall)
+                delay = offsets[position - first] - (time.monotonic() - started_wall)
                 if delay > 0:
                     await asyncio.sleep(delay)
-            due = self._due(position, started_event, started_wall)
+            due = self._due(position, first, offsets, started_wall)
             page = events[position:due]
             position = due
             yield Page(
@@ -158,14 +183,16 @@ class ReplaySource(PushSource):
                 newest=page[-1][0],
             )
 
-    def _due(self, position: int, started_event: datetime, started_wall: float) -> int:
+    def _due(
+        self, position: int, first: int, offsets: list[float], started_wall: float
+    ) -> int:
         """The end of the page starting at `position`: every event due by now."""
-        events, end = self._events, min(len(self._events), position + PAGE_RECORDS)
+        end = min(len(self._events), position + PAGE_RECORDS)
         if self.replay.speed == 0:
             return end
-        elapsed = (time.monotonic() - started_wall) * self.replay.speed
+        elapsed = time.monotonic() - started_wall
         due = position + 1
-        while due < end and (events[due][0] - started_event).total_seconds() <= elapsed:
+        while due < end and offsets[due - first] <= elapsed:
             due += 1
         return due
 
