@@ -247,5 +247,29 @@ def _ingest_twcs(
             store.write_tables(tickets=tickets, messages=messages)
             summary.tickets += tickets.num_rows if tickets is not None else 0
             summary.messages += messages.num_rows if messages is not None else 0
+        _remove_emptied_conversations(store, summary.source)
     finally:
         builder.close()
+
+
+def _remove_emptied_conversations(store: Store, source: str) -> None:
+    """Delete the source's conversation tickets left without tweets.
+
+    A twcs ticket exists only through its tweets and is named after its
+    first one. When a reading joins two conversations, or moves a tweet to
+    another, the tweets are stored under their new ticket and the old one
+    would stay behind, empty, still counted in volume, backlog and SLA.
+    Only a ticket named after a tweet now stored elsewhere goes, so tickets
+    of another layout sharing the source name stay.
+    """
+    _, emptied = store.fetch(
+        "SELECT external_id FROM tickets t WHERE t.source = :source"
+        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.source = t.source"
+        " AND m.ticket_external_id = t.external_id)"
+        " AND EXISTS (SELECT 1 FROM messages m WHERE m.source = t.source"
+        " AND m.external_id = t.external_id)",
+        {"source": source},
+    )
+    if emptied:
+        store.write(Batch(deleted_tickets=[(source, row[0]) for row in emptied]))
+        log.info("emptied_conversations_removed", source=source, tickets=len(emptied))
