@@ -154,7 +154,7 @@ reply AS (
         {_seconds("w.replied_at", "w.asked_at")} AS reply_s
     FROM reply_waits w
     WHERE {in_window.format(col="w.asked_at")} AND w.replied_at < :until{only_in("w")}
-        -- Until its first reply by id, a ticket's replies pair up in order.
+        -- Until its first link by id, a ticket's replies pair up in order.
         AND (w.linked OR w.threaded_at IS NULL OR w.threaded_at >= :until)
 ),
 p_tickets AS (

@@ -11,8 +11,8 @@ CREATE TABLE kpi_stale (
 );
 
 -- Per ticket: its first agent message at or after the ticket's creation,
--- and its first message answering another by id (from then on the ticket's
--- reply times pair messages by id rather than by order).
+-- and the first link by id in or into it (from then on the ticket's reply
+-- times pair messages by id rather than by order).
 CREATE TABLE ticket_answers (
     source              TEXT NOT NULL,
     ticket_external_id  TEXT NOT NULL,
